@@ -1,0 +1,176 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Repository is where a target's backups go: a restic repository on one backend.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=repo,categories={stash,appscode,all}
+// +kubebuilder:printcolumn:name="Integrity",type="boolean",JSONPath=".status.integrity"
+// +kubebuilder:printcolumn:name="Size",type="string",JSONPath=".status.totalSize"
+// +kubebuilder:printcolumn:name="Snapshot-Count",type="integer",JSONPath=".status.snapshotCount"
+// +kubebuilder:printcolumn:name="Last-Successful-Backup",type="date",format="date-time",JSONPath=".status.lastBackupTime"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+type Repository struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RepositorySpec   `json:"spec,omitempty"`
+	Status RepositoryStatus `json:"status,omitzero"`
+}
+
+// RepositorySpec names the backend and what happens to the data on deletion.
+type RepositorySpec struct {
+	// Backend is the storage that holds the restic repository.
+	Backend Backend `json:"backend"`
+
+	// WipeOut deletes the backed up data from the backend when the Repository
+	// is deleted. Off by default: deleting the object keeps the data.
+	// +optional
+	WipeOut bool `json:"wipeOut,omitempty"`
+}
+
+// Backend names exactly one storage provider and the Secret holding its
+// credentials and the restic password (key RESTIC_PASSWORD).
+// +kubebuilder:validation:XValidation:rule="[has(self.local), has(self.s3), has(self.gcs), has(self.azure), has(self.swift), has(self.b2), has(self.rest)].filter(x, x).size() == 1",message="backend must name exactly one provider: set one of local, s3, gcs, azure, swift, b2 or rest and remove the others"
+type Backend struct {
+	// StorageSecretName is a Secret in the Repository's namespace with
+	// RESTIC_PASSWORD and the provider's credentials.
+	// +optional
+	StorageSecretName string `json:"storageSecretName,omitempty"`
+
+	// +optional
+	Local *LocalSpec `json:"local,omitempty"`
+	// +optional
+	S3 *S3Spec `json:"s3,omitempty"`
+	// +optional
+	GCS *GCSSpec `json:"gcs,omitempty"`
+	// +optional
+	Azure *AzureSpec `json:"azure,omitempty"`
+	// +optional
+	Swift *SwiftSpec `json:"swift,omitempty"`
+	// +optional
+	B2 *B2Spec `json:"b2,omitempty"`
+	// +optional
+	Rest *RestServerSpec `json:"rest,omitempty"`
+}
+
+// LocalSpec is a volume mounted into the backup Job; the repository lives at
+// mountPath.
+type LocalSpec struct {
+	corev1.VolumeSource `json:",inline"`
+	// MountPath is where the volume is mounted in every step's container.
+	// +kubebuilder:validation:MinLength=1
+	MountPath string `json:"mountPath,omitempty"`
+	// +optional
+	SubPath string `json:"subPath,omitempty"`
+}
+
+// S3Spec is an S3 or S3-compatible bucket.
+type S3Spec struct {
+	// Endpoint, e.g. s3.amazonaws.com or http://minio.storage.svc:9000.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	Bucket   string `json:"bucket,omitempty"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// +optional
+	Region string `json:"region,omitempty"`
+}
+
+// GCSSpec is a Google Cloud Storage bucket.
+type GCSSpec struct {
+	Bucket string `json:"bucket,omitempty"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConnections int64 `json:"maxConnections,omitempty"`
+}
+
+// AzureSpec is an Azure Blob Storage container.
+type AzureSpec struct {
+	Container string `json:"container,omitempty"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConnections int64 `json:"maxConnections,omitempty"`
+}
+
+// SwiftSpec is an OpenStack Swift container.
+type SwiftSpec struct {
+	Container string `json:"container,omitempty"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// B2Spec is a Backblaze B2 bucket.
+type B2Spec struct {
+	Bucket string `json:"bucket,omitempty"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxConnections int64 `json:"maxConnections,omitempty"`
+}
+
+// RestServerSpec is a restic REST server.
+type RestServerSpec struct {
+	// URL of the REST server, e.g. http://rest-server.storage.svc:8000/repo.
+	// Credentials come from REST_SERVER_USERNAME and REST_SERVER_PASSWORD in
+	// the storage Secret, never from the URL.
+	URL string `json:"url,omitempty"`
+}
+
+// RepositoryStatus is written by update-status after each successful backup.
+type RepositoryStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	FirstBackupTime *metav1.Time `json:"firstBackupTime,omitempty"`
+	// +optional
+	LastBackupTime *metav1.Time `json:"lastBackupTime,omitempty"`
+	// Integrity is the result of the last `restic check`.
+	// +optional
+	Integrity *bool `json:"integrity,omitempty"`
+	// TotalSize of the repository, humanised (e.g. "1.2 GiB").
+	// +optional
+	TotalSize string `json:"totalSize,omitempty"`
+	// +optional
+	SnapshotCount int64 `json:"snapshotCount,omitempty"`
+	// +optional
+	SnapshotsRemovedOnLastCleanup int64 `json:"snapshotsRemovedOnLastCleanup,omitempty"`
+
+	// Deprecated: kept so that Stash v0.8 status objects decode.
+	// +optional
+	LastSuccessfulBackupTime *metav1.Time `json:"lastSuccessfulBackupTime,omitempty"`
+	// Deprecated: kept so that Stash v0.8 status objects decode.
+	// +optional
+	LastBackupDuration string `json:"lastBackupDuration,omitempty"`
+	// Deprecated: kept so that Stash v0.8 status objects decode.
+	// +optional
+	BackupCount int64 `json:"backupCount,omitempty"`
+
+	// Conditions: Ready (the backend was reachable and the repository opened
+	// on the last backup).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RepositoryList is a list of Repositories.
+// +kubebuilder:object:root=true
+type RepositoryList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Repository `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Repository{}, &RepositoryList{})
+}

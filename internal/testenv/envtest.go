@@ -1,0 +1,89 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// ControlPlane is a running envtest kube-apiserver + etcd with our CRDs installed.
+type ControlPlane struct {
+	Env    *envtest.Environment
+	Config *rest.Config
+}
+
+// envtestAssets returns the directory holding kube-apiserver and etcd.
+func envtestAssets() (string, error) {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		return "", fmt.Errorf("KUBEBUILDER_ASSETS is not set")
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			return "", fmt.Errorf("KUBEBUILDER_ASSETS=%s has no %s", dir, bin)
+		}
+	}
+	return dir, nil
+}
+
+// StartControlPlane starts envtest with the CRDs of config/crd/bases. Call it
+// once per package from TestMain and Stop it there; tests reach it through
+// Shared. It returns an error, never skips: TestMain has no *testing.T.
+func StartControlPlane() (*ControlPlane, error) {
+	assets, err := envtestAssets()
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start envtest (kube-apiserver and etcd from %s): %w", assets, err)
+	}
+	return &ControlPlane{Env: env, Config: cfg}, nil
+}
+
+// Stop stops the apiserver and etcd.
+func (c *ControlPlane) Stop() error {
+	if c == nil {
+		return nil
+	}
+	return c.Env.Stop()
+}
+
+// Shared holds a package's control plane, started by RunWithControlPlane.
+var (
+	shared    *ControlPlane
+	sharedErr error
+)
+
+// RunWithControlPlane is a TestMain body: it starts one control plane for the
+// package, runs the tests and stops it, so that no apiserver is orphaned.
+func RunWithControlPlane(m *testing.M) int {
+	shared, sharedErr = StartControlPlane()
+	code := m.Run()
+	if err := shared.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "stop envtest: %v\n", err)
+	}
+	return code
+}
+
+// Shared returns the package's control plane, or skips/fails t with the
+// reason it could not be started.
+func Shared(t testing.TB) *ControlPlane {
+	t.Helper()
+	if shared == nil {
+		if sharedErr == nil {
+			sharedErr = fmt.Errorf("call testenv.RunWithControlPlane from TestMain")
+		}
+		Unavailable(t, "the envtest control plane ("+sharedErr.Error()+")")
+	}
+	return shared
+}
