@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,6 +68,10 @@ var (
 // RunWithControlPlane is a TestMain body: it starts one control plane for the
 // package, runs the tests and stops it, so that no apiserver is orphaned.
 func RunWithControlPlane(m *testing.M) int {
+	flag.Parse() // testing.Short needs the flags parsed
+	if testing.Short() {
+		return m.Run()
+	}
 	shared, sharedErr = StartControlPlane()
 	code := m.Run()
 	if err := shared.Stop(); err != nil {
@@ -79,6 +84,7 @@ func RunWithControlPlane(m *testing.M) int {
 // reason it could not be started.
 func Shared(t testing.TB) *ControlPlane {
 	t.Helper()
+	skipInShortMode(t)
 	if shared == nil {
 		if sharedErr == nil {
 			sharedErr = fmt.Errorf("call testenv.RunWithControlPlane from TestMain")

@@ -55,6 +55,7 @@ const testDBPassword = "stash-test-password"
 // StartPostgres starts a private PostgreSQL 15 server, stopped when t ends.
 func StartPostgres(t testing.TB) Database {
 	t.Helper()
+	skipInShortMode(t)
 	if _, err := exec.LookPath("/usr/lib/postgresql/15/bin/postgres"); err != nil {
 		Unavailable(t, "PostgreSQL 15 server (/usr/lib/postgresql/15/bin)")
 	}
@@ -64,6 +65,7 @@ func StartPostgres(t testing.TB) Database {
 // StartMariaDB starts a private MariaDB 10.11 server, stopped when t ends.
 func StartMariaDB(t testing.TB) Database {
 	t.Helper()
+	skipInShortMode(t)
 	if _, err := exec.LookPath("mariadbd"); err != nil {
 		Unavailable(t, "MariaDB server (mariadbd)")
 	}

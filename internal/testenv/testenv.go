@@ -29,6 +29,14 @@ func InfraRequired() bool {
 	return os.Getenv("CI") == "true" || os.Getenv("STASH_REQUIRE_INFRA") != ""
 }
 
+// skipInShortMode skips infrastructure tests under `go test -short` (make test-unit).
+func skipInShortMode(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs real infrastructure; skipped in -short mode (run make test)")
+	}
+}
+
 // Unavailable skips or fails t because what is missing.
 func Unavailable(t testing.TB, what string) {
 	t.Helper()
@@ -64,6 +72,7 @@ func LookBinary(name string) (string, error) {
 // Binary is LookBinary that skips or fails t when the binary is missing.
 func Binary(t testing.TB, name string) string {
 	t.Helper()
+	skipInShortMode(t)
 	p, err := LookBinary(name)
 	if err != nil {
 		Unavailable(t, name)

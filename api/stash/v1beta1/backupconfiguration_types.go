@@ -83,7 +83,7 @@ type BackupConfigurationSpec struct {
 	// TimeOut of one backup, a Go duration such as 30m or 2h. The session
 	// fails with reason Timeout once exceeded.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="timeOut must be a positive duration such as 30m or 1h30m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="timeOut must be a positive Go duration such as 30m or 1h30m"
 	TimeOut string `json:"timeOut,omitempty"`
 	// ConcurrencyPolicy decides what a tick does while an earlier session of
 	// this configuration still runs: Forbid records a Skipped session, Allow

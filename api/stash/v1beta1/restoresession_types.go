@@ -54,7 +54,7 @@ type RestoreSessionSpec struct {
 	Hooks *RestoreHooks `json:"hooks,omitempty"`
 	// TimeOut of the restore, a Go duration such as 30m.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="timeOut must be a positive duration such as 30m or 1h30m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="timeOut must be a positive Go duration such as 30m or 1h30m"
 	TimeOut string `json:"timeOut,omitempty"`
 }
 

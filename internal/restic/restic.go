@@ -1,0 +1,413 @@
+// Package restic drives the restic CLI (pinned to 0.18.1) for the data-plane
+// Functions: it builds the repository string and environment from the
+// storage Secret, runs restic with --json, parses what it prints and turns
+// failures into errors that say what to do.
+//
+// Secrets reach restic through its environment only: never its arguments,
+// never a log line, never an error message.
+package restic
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Repo.
+type Options struct {
+	// Binary is the restic executable; empty means $RESTIC_BINARY, then
+	// restic on PATH.
+	Binary string
+	// Backend is the repository location and its Secret.
+	Backend Backend
+	// ScratchDir holds restic's TMPDIR and cache; empty means os.TempDir().
+	ScratchDir string
+	// EnableCache keeps restic's cache in <scratch>/restic-cache; otherwise
+	// restic runs with --no-cache.
+	EnableCache bool
+	// Trace, when set, receives every command line before it runs. The
+	// command line never contains a secret, so it is safe to log.
+	Trace func(args []string)
+	// WaitDelay bounds how long a cancelled restic may take to exit after
+	// SIGINT (it removes its lock on SIGINT) before it is killed. Zero
+	// means 10s.
+	WaitDelay time.Duration
+}
+
+// Repo is one restic repository. It is safe for sequential use; restic's own
+// locks serialise concurrent processes.
+type Repo struct {
+	binary    string
+	repo      string
+	env       []string
+	global    []string // global flags every command gets
+	secrets   []string
+	wrap      []string // ionice/nice prefix, may be empty
+	trace     func([]string)
+	waitDelay time.Duration
+}
+
+// New checks the backend, reads the storage Secret and prepares the scratch
+// directories. It runs nothing; see Open and OpenOrInit.
+func New(opts Options) (*Repo, error) {
+	repoString, err := opts.Backend.Repository()
+	if err != nil {
+		return nil, err
+	}
+	bin, err := findBinary(opts.Binary)
+	if err != nil {
+		return nil, err
+	}
+	se, err := readSecretEnv(opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	wrap, err := niceWrapper(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	scratch := opts.ScratchDir
+	if scratch == "" {
+		scratch = os.TempDir()
+	}
+	tmp := filepath.Join(scratch, "restic-tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("create restic's temporary directory: %w: check --scratch-dir is writable", err)
+	}
+	global := []string{"--repo", repoString}
+	if opts.EnableCache {
+		cache := filepath.Join(scratch, "restic-cache")
+		if err := os.MkdirAll(cache, 0o700); err != nil {
+			return nil, fmt.Errorf("create restic's cache directory: %w: check --scratch-dir is writable", err)
+		}
+		global = append(global, "--cache-dir", cache)
+	} else {
+		global = append(global, "--no-cache")
+	}
+	global = append(global, se.args...)
+	if o := opts.Backend.connectionsOption(); o != "" {
+		global = append(global, "--option", o)
+	}
+	waitDelay := opts.WaitDelay
+	if waitDelay <= 0 {
+		waitDelay = 10 * time.Second
+	}
+	return &Repo{
+		binary:    bin,
+		repo:      repoString,
+		env:       childEnv(os.Environ(), se.env, tmp),
+		global:    global,
+		secrets:   se.secret,
+		wrap:      wrap,
+		trace:     opts.Trace,
+		waitDelay: waitDelay,
+	}, nil
+}
+
+// String is the repository string, e.g. s3:http://minio:9000/bucket/prefix.
+func (r *Repo) String() string { return r.repo }
+
+// Scrub removes every credential of the storage Secret from s, for callers
+// that print text which may have come from elsewhere.
+func (r *Repo) Scrub(s string) string { return scrub(s, r.secrets) }
+
+func findBinary(explicit string) (string, error) {
+	name := explicit
+	if name == "" {
+		name = os.Getenv("RESTIC_BINARY")
+	}
+	if name == "" {
+		name = "restic"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("restic binary %q not found: set --restic-binary or RESTIC_BINARY, or put restic on PATH", name)
+	}
+	return p, nil
+}
+
+// passEnv are the parent's variables restic may see: what a process needs to
+// run and reach the network. Everything else, including any credential the
+// parent happens to have (AWS_*, RESTIC_*), is left out so that only the
+// storage Secret decides what restic authenticates with.
+var passEnv = []string{
+	"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "GOMAXPROCS", "GOMEMLIMIT",
+}
+
+func childEnv(parent []string, secret map[string]string, tmp string) []string {
+	keep := map[string]bool{}
+	for _, k := range passEnv {
+		keep[k] = true
+	}
+	var env []string
+	for _, kv := range parent {
+		k, _, _ := strings.Cut(kv, "=")
+		if keep[k] {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "TMPDIR="+tmp)
+	for k, v := range secret {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// niceWrapper builds `ionice -c C [-n D] nice -n N` from the environment
+// variables Stash's Functions set (reference §5.3), each part only when its
+// variable is set. Values must be integers: they become arguments.
+func niceWrapper(getenv func(string) string) ([]string, error) {
+	num := func(name string) (string, bool, error) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return "", false, nil
+		}
+		if _, err := strconv.Atoi(v); err != nil {
+			return "", false, fmt.Errorf("environment variable %s=%q is not an integer: fix the Function's runtime settings", name, v)
+		}
+		return v, true, nil
+	}
+	var wrap []string
+	class, ok, err := num("IONICE_CLASS")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		wrap = append(wrap, "ionice", "-c", class)
+		data, ok, err := num("IONICE_CLASS_DATA")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			wrap = append(wrap, "-n", data)
+		}
+	}
+	adj, ok, err := num("NICE_ADJUSTMENT")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		wrap = append(wrap, "nice", "-n", adj)
+	}
+	return wrap, nil
+}
+
+// commandLine is the full argv for one restic subcommand.
+func (r *Repo) commandLine(sub string, args ...string) []string {
+	argv := append([]string{}, r.wrap...)
+	argv = append(argv, r.binary, sub)
+	argv = append(argv, r.global...)
+	return append(argv, args...)
+}
+
+// call describes one restic run.
+type call struct {
+	sub    string
+	args   []string
+	stdout io.Writer // nil: captured and returned
+	// feed, when set, is copied to restic's stdin. If reading it fails,
+	// restic is interrupted before it sees end of input, so that it never
+	// commits a snapshot of partial data.
+	feed io.Reader
+}
+
+// ReadError is returned when the reader given to BackupStdin failed: the
+// data did not all reach restic and no snapshot was made from it.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return "reading the data to back up failed: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// run executes restic and returns its stdout (when not streamed). A failure
+// of restic is a *CommandError; a failure of c.feed is a *ReadError.
+func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
+	argv := r.commandLine(c.sub, c.args...)
+	if r.trace != nil {
+		r.trace(append([]string(nil), argv...))
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = r.env
+	// SIGINT lets restic remove its lock before exiting; WaitDelay kills it
+	// if it does not.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = r.waitDelay
+	var out bytes.Buffer
+	if c.stdout != nil {
+		cmd.Stdout = c.stdout
+	} else {
+		cmd.Stdout = &out
+	}
+	tail := newLineTail(64)
+	cmd.Stderr = tail
+	if c.feed == nil {
+		err := cmd.Run()
+		return out.Bytes(), r.exitError(ctx, c.sub, err, tail)
+	}
+
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, r.cmdError(ctx, c.sub, -1, "", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, r.cmdError(ctx, c.sub, -1, "", err)
+	}
+	readErr := feed(stdin, c.feed)
+	if readErr != nil {
+		// Interrupt restic while its stdin is still open: it must not read
+		// end of input and save what it has as a complete snapshot. Wait
+		// closes the pipe only after restic has exited.
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		return out.Bytes(), &ReadError{Err: readErr}
+	}
+	_ = stdin.Close()
+	err = cmd.Wait()
+	return out.Bytes(), r.exitError(ctx, c.sub, err, tail)
+}
+
+// feed copies src to restic's stdin. It returns only src's errors: a write
+// error means restic stopped reading, and restic's exit status says why.
+func feed(dst io.Writer, src io.Reader) error {
+	buf := make([]byte, 256*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return nil
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Repo) exitError(ctx context.Context, sub string, err error, tail *lineTail) error {
+	if err == nil {
+		return nil
+	}
+	code := -1
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	}
+	if ctx.Err() != nil {
+		// Report why the run stopped, not the signal that stopped it.
+		err = ctx.Err()
+	}
+	return r.cmdError(ctx, sub, code, tail.String(), err)
+}
+
+func (r *Repo) cmdError(ctx context.Context, sub string, code int, stderr string, cause error) error {
+	all := scrub(stderr, r.secrets)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(all), "\n") {
+		if l = strings.TrimSpace(readableLine(l)); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	kind := classify(code, strings.Join(lines, "\n"))
+	if code == -1 && kind == nil && ctx.Err() == nil && cause != nil {
+		// restic could not be started at all (missing ionice, bad binary).
+		cause = errors.New(scrub(cause.Error(), r.secrets))
+	}
+	if len(lines) > stderrTailLines {
+		lines = lines[len(lines)-stderrTailLines:]
+	}
+	return &CommandError{
+		Subcommand: sub,
+		ExitCode:   code,
+		Stderr:     strings.Join(lines, "\n"),
+		Repository: r.repo,
+		Kind:       kind,
+		Cause:      cause,
+	}
+}
+
+// lineTail keeps the last n lines written to it, each cut to maxLineLen so a
+// runaway line cannot use unbounded memory.
+type lineTail struct {
+	mu      sync.Mutex
+	n       int
+	lines   []string
+	partial []byte
+}
+
+const maxLineLen = 1024
+
+func newLineTail(n int) *lineTail { return &lineTail{n: n} }
+
+func (t *lineTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rest := p
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			t.partial = appendCapped(t.partial, rest)
+			break
+		}
+		t.partial = appendCapped(t.partial, rest[:i])
+		t.push(string(t.partial))
+		t.partial = t.partial[:0]
+		rest = rest[i+1:]
+	}
+	return len(p), nil
+}
+
+func appendCapped(dst, src []byte) []byte {
+	if room := maxLineLen - len(dst); room < len(src) {
+		if room <= 0 {
+			return dst
+		}
+		src = src[:room]
+	}
+	return append(dst, src...)
+}
+
+func (t *lineTail) push(line string) {
+	t.lines = append(t.lines, strings.TrimRight(line, "\r"))
+	if len(t.lines) > t.n {
+		t.lines = t.lines[len(t.lines)-t.n:]
+	}
+}
+
+func (t *lineTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := t.lines
+	if len(t.partial) > 0 {
+		lines = append(append([]string(nil), lines...), string(t.partial))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// jsonLines calls fn for every line of restic's stdout that looks like a
+// JSON object or array; restic may interleave plain text.
+func jsonLines(out []byte, fn func(line []byte) bool) {
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64*1024), 256*1024*1024)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) > 0 && (line[0] == '{' || line[0] == '[') {
+			if !fn(line) {
+				return
+			}
+		}
+	}
+}
