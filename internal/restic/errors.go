@@ -24,6 +24,9 @@ var (
 	ErrAccessDenied = errors.New("backend access denied")
 	// ErrLocked: another restic process holds a lock (restic exit code 11).
 	ErrLocked = errors.New("repository locked")
+	// ErrIncomplete: backup saved a snapshot but could not read some files
+	// (restic exit code 3).
+	ErrIncomplete = errors.New("backup incomplete")
 )
 
 // restic 0.17+ exit codes (restic's doc/075_scripting.rst).
@@ -73,6 +76,8 @@ func (e *CommandError) Error() string {
 		return withDetail(fmt.Sprintf("cannot reach the backend of %s: check the endpoint and that the storage service is up and reachable from this pod", e.Repository))
 	case ErrAccessDenied:
 		return withDetail(fmt.Sprintf("the backend of %s refused the credentials: check the storage Secret's access keys and their permissions on the bucket", e.Repository))
+	case ErrIncomplete:
+		return withDetail(fmt.Sprintf("backup to %s is incomplete: restic saved a snapshot but could not read some files; check the files' permissions and that nothing removes them during the backup", e.Repository))
 	case ErrLocked:
 		return withDetail(fmt.Sprintf("repository %s is locked by another restic process: wait for it to finish; a lock left by a crashed process is removed on the next run", e.Repository))
 	}
@@ -127,6 +132,8 @@ func classify(exitCode int, stderr string) error {
 		return ErrWrongPassword
 	case exitLockFailed:
 		return ErrLocked
+	case exitIncomplete:
+		return ErrIncomplete
 	}
 	s := strings.ToLower(stderr)
 	has := func(subs ...string) bool {

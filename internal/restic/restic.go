@@ -393,6 +393,9 @@ func (t *lineTail) String() string {
 	lines := t.lines
 	if len(t.partial) > 0 {
 		lines = append(append([]string(nil), lines...), string(t.partial))
+		if len(lines) > t.n {
+			lines = lines[len(lines)-t.n:]
+		}
 	}
 	return strings.Join(lines, "\n")
 }

@@ -1,0 +1,253 @@
+package function
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/stash-operator/stash/api/stash/v1alpha1"
+	"github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/restic"
+)
+
+// DefaultHost is the host name Stash gives a target that is not a workload
+// replica (a stand-alone PVC, a database).
+const DefaultHost = "host-0"
+
+// Setup is the set of flags every data Function shares (reference §5.1,
+// §7.1): where the repository is, where its Secret is mounted, where to
+// write output.json, and the retention policy.
+type Setup struct {
+	Provider       string
+	Bucket         string
+	Endpoint       string
+	Region         string
+	Path           string
+	SecretDir      string
+	ScratchDir     string
+	EnableCache    bool
+	MaxConnections int
+	Hostname       string
+	OutputDir      string
+	ResticBinary   string
+	Retention      v1alpha1.RetentionPolicy
+
+	// Log, when set, receives each restic command line (never a secret) and
+	// progress notes. Not a flag: the commands point it at stderr.
+	Log io.Writer
+}
+
+// AddFlags registers the common flags with Stash's names and defaults that
+// match what the shipped Functions pass when a variable is unset.
+func (s *Setup) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&s.Provider, "provider", s.Provider, "storage provider: "+strings.Join(restic.Providers, ", "))
+	fs.StringVar(&s.Bucket, "bucket", s.Bucket, "bucket or container; for local, the directory the repository volume is mounted at")
+	fs.StringVar(&s.Endpoint, "endpoint", s.Endpoint, "S3 endpoint, or the REST server URL")
+	fs.StringVar(&s.Region, "region", s.Region, "S3 region")
+	fs.StringVar(&s.Path, "path", s.Path, "directory inside the bucket that holds the repository")
+	fs.StringVar(&s.SecretDir, "secret-dir", orDefault(s.SecretDir, "/etc/repository/secret"), "directory where the storage Secret is mounted (RESTIC_PASSWORD and credentials)")
+	fs.StringVar(&s.ScratchDir, "scratch-dir", orDefault(s.ScratchDir, "/tmp"), "directory for restic's temporary files and cache")
+	fs.BoolVar(&s.EnableCache, "enable-cache", true, "keep restic's cache in the scratch directory")
+	fs.IntVar(&s.MaxConnections, "max-connections", s.MaxConnections, "limit of concurrent connections to the backend (0: restic's default)")
+	fs.StringVar(&s.Hostname, "hostname", orDefault(s.Hostname, DefaultHost), "host name the snapshots are recorded under")
+	fs.StringVar(&s.OutputDir, "output-dir", s.OutputDir, "directory to write output.json to, for the update-status step")
+	fs.StringVar(&s.ResticBinary, "restic-binary", s.ResticBinary, "restic executable (default: $RESTIC_BINARY, then restic on PATH)")
+	fs.Int64Var(&s.Retention.KeepLast, "retention-keep-last", 0, "keep the last n snapshots")
+	fs.Int64Var(&s.Retention.KeepHourly, "retention-keep-hourly", 0, "keep the last n hourly snapshots")
+	fs.Int64Var(&s.Retention.KeepDaily, "retention-keep-daily", 0, "keep the last n daily snapshots")
+	fs.Int64Var(&s.Retention.KeepWeekly, "retention-keep-weekly", 0, "keep the last n weekly snapshots")
+	fs.Int64Var(&s.Retention.KeepMonthly, "retention-keep-monthly", 0, "keep the last n monthly snapshots")
+	fs.Int64Var(&s.Retention.KeepYearly, "retention-keep-yearly", 0, "keep the last n yearly snapshots")
+	fs.StringSliceVar(&s.Retention.KeepTags, "retention-keep-tags", nil, "keep snapshots with these tags")
+	fs.BoolVar(&s.Retention.Prune, "retention-prune", false, "remove data no snapshot references any more")
+	fs.BoolVar(&s.Retention.DryRun, "retention-dry-run", false, "only report what retention would remove")
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Backend is the restic backend the flags describe.
+func (s *Setup) Backend() restic.Backend {
+	return restic.Backend{
+		Provider:       s.Provider,
+		Bucket:         s.Bucket,
+		Endpoint:       s.Endpoint,
+		Region:         s.Region,
+		Prefix:         s.Path,
+		MaxConnections: s.MaxConnections,
+		SecretDir:      s.SecretDir,
+	}
+}
+
+// Host is --hostname, or Stash's default when it is empty (the Functions
+// pass --hostname=${HOSTNAME:=}).
+func (s *Setup) Host() string { return orDefault(s.Hostname, DefaultHost) }
+
+// NewRepo prepares the restic driver from the flags.
+func (s *Setup) NewRepo() (*restic.Repo, error) {
+	opts := restic.Options{
+		Binary:      s.ResticBinary,
+		Backend:     s.Backend(),
+		ScratchDir:  s.ScratchDir,
+		EnableCache: s.EnableCache,
+	}
+	if s.Log != nil {
+		log := s.Log
+		opts.Trace = func(args []string) { fmt.Fprintf(log, "running: %s\n", strings.Join(args, " ")) }
+	}
+	return restic.New(opts)
+}
+
+func (s *Setup) logf(format string, args ...any) {
+	if s.Log != nil {
+		fmt.Fprintf(s.Log, format+"\n", args...)
+	}
+}
+
+// AfterBackup is the restic sequence every backup Function runs once its
+// snapshots are taken (reference §5.3, scoped as DESIGN §7 asks): retention
+// for this host only, an integrity check, the repository size and the
+// number of snapshots. It returns output.json's "repository" part.
+func AfterBackup(ctx context.Context, repo *restic.Repo, host string, policy v1alpha1.RetentionPolicy) (*RepositoryStats, error) {
+	forgot, err := repo.Forget(ctx, host, policy)
+	if err != nil {
+		return nil, fmt.Errorf("apply retention policy: %w", err)
+	}
+	ok, err := repo.Check(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("check repository: %w", err)
+	}
+	size, err := repo.Stats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("measure repository: %w", err)
+	}
+	// Counted after forget: what the repository holds now, all hosts.
+	snaps, err := repo.Snapshots(ctx, restic.SnapshotFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("count snapshots: %w", err)
+	}
+	return &RepositoryStats{
+		Integrity:                     &ok,
+		Size:                          restic.FormatBytes(size),
+		SnapshotCount:                 int64(len(snaps)),
+		SnapshotsRemovedOnLastCleanup: int64(forgot.Removed),
+	}, nil
+}
+
+// SnapshotStats converts restic's backup summary into output.json's form.
+// path is what was backed up (a directory, or the stdin file name).
+func SnapshotStats(sum *restic.BackupSummary, path string) v1beta1.SnapshotStats {
+	i := func(n int64) *int64 { return &n }
+	return v1beta1.SnapshotStats{
+		Name:           sum.ShortID(),
+		Path:           path,
+		TotalSize:      restic.FormatBytes(sum.TotalBytesProcessed),
+		Uploaded:       restic.FormatBytes(sum.DataAdded),
+		ProcessingTime: restic.FormatProcessingTime(sum.Duration()),
+		FileStats: v1beta1.FileStats{
+			TotalFiles:      i(sum.TotalFilesProcessed),
+			NewFiles:        i(sum.FilesNew),
+			ModifiedFiles:   i(sum.FilesChanged),
+			UnmodifiedFiles: i(sum.FilesUnmodified),
+		},
+	}
+}
+
+// FailedBackup is the output.json of a backup that failed (reference §5.4):
+// one Failed host with the error, plus any snapshot already taken, so that
+// it can be found and inspected.
+func FailedBackup(host string, start time.Time, snaps []v1beta1.SnapshotStats, err error) BackupOutput {
+	return BackupOutput{HostBackupStats: []v1beta1.HostBackupStats{{
+		Hostname:  host,
+		Phase:     v1beta1.HostBackupFailed,
+		Snapshots: snaps,
+		Duration:  since(start),
+		Error:     err.Error(),
+	}}}
+}
+
+// FailedRestore is the output.json of a restore that failed.
+func FailedRestore(host string, start time.Time, err error) RestoreOutput {
+	return RestoreOutput{HostRestoreStats: []v1beta1.HostRestoreStats{{
+		Hostname: host,
+		Phase:    v1beta1.HostRestoreFailed,
+		Duration: since(start),
+		Error:    err.Error(),
+	}}}
+}
+
+// since is a duration as Stash writes it ("1m2.3s"), to 0.1s.
+func since(start time.Time) string {
+	return time.Since(start).Round(100 * time.Millisecond).String()
+}
+
+// Finish writes output.json and prints a summary: the end of every data
+// Function. Only a failure to record the result is an error, because
+// update-status reports everything else (reference §5.4). Without an output
+// directory nothing can carry a failure onward, so a failure is an error.
+func Finish(outputDir string, out any, failed bool, summary string, stdout io.Writer) error {
+	fmt.Fprint(stdout, summary)
+	if outputDir == "" {
+		if failed {
+			return fmt.Errorf("failed and no --output-dir to record it in")
+		}
+		return nil
+	}
+	var err error
+	switch o := out.(type) {
+	case BackupOutput:
+		err = WriteBackupOutput(outputDir, o)
+	case RestoreOutput:
+		err = WriteRestoreOutput(outputDir, o)
+	default:
+		err = fmt.Errorf("internal error: unknown output type %T", out)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s/%s\n", strings.TrimRight(outputDir, "/"), OutputFileName)
+	return nil
+}
+
+// BackupSummaryText is the human summary of a backup output.
+func BackupSummaryText(out BackupOutput) string {
+	var b strings.Builder
+	for _, h := range out.HostBackupStats {
+		fmt.Fprintf(&b, "host %s: backup %s in %s\n", h.Hostname, h.Phase, h.Duration)
+		for _, s := range h.Snapshots {
+			fmt.Fprintf(&b, "  snapshot %s of %s: %s processed, %s uploaded, took %s\n", s.Name, s.Path, s.TotalSize, s.Uploaded, s.ProcessingTime)
+		}
+		if h.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", h.Error)
+		}
+	}
+	if r := out.Repository; r != nil {
+		integrity := "not checked"
+		if r.Integrity != nil {
+			integrity = map[bool]string{true: "ok", false: "ERRORS FOUND"}[*r.Integrity]
+		}
+		fmt.Fprintf(&b, "repository: integrity %s, size %s, %d snapshots, %d removed by retention\n",
+			integrity, r.Size, r.SnapshotCount, r.SnapshotsRemovedOnLastCleanup)
+	}
+	return b.String()
+}
+
+// RestoreSummaryText is the human summary of a restore output.
+func RestoreSummaryText(out RestoreOutput) string {
+	var b strings.Builder
+	for _, h := range out.HostRestoreStats {
+		fmt.Fprintf(&b, "host %s: restore %s in %s\n", h.Hostname, h.Phase, h.Duration)
+		if h.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", h.Error)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,270 @@
+package resolve
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/naming"
+)
+
+// Names of what the resolver adds to every Job, reserved as in Stash.
+const (
+	TmpDirVolume        = "tmp-dir"
+	LocalBackendVolume  = "stash-local"
+	InterimVolume       = "stash-interim-volume"
+	PreTaskHookName     = "pre-task-hook"
+	PostTaskHookName    = "post-task-hook"
+	tmpDirMountPath     = "/tmp"
+	managedByLabel      = "app.kubernetes.io/managed-by"
+	componentLabel      = "app.kubernetes.io/component"
+	managedByStash      = "stash.appscode.com"
+	InvokerKindLabel    = "stash.appscode.com/invoker-kind"
+	InvokerNameLabel    = "stash.appscode.com/invoker-name"
+)
+
+// JobName is the name of the Job of a backup session or a restore session.
+func JobName(restore bool, session string) string {
+	if restore {
+		return naming.Join("stash-restore", naming.DNSLabel(session))
+	}
+	return naming.Join("stash-backup", naming.DNSLabel(session), "0")
+}
+
+// ServiceAccountName is the account the operator creates for an invoker's Jobs.
+func ServiceAccountName(restore bool, invoker string) string {
+	if restore {
+		return naming.Join("stash-restore", naming.DNSLabel(invoker))
+	}
+	return naming.Join("stash-backup", naming.DNSLabel(invoker))
+}
+
+// Labels are the labels of the Job and its pod.
+func Labels(restore bool, invokerKind, invokerName string, invokerLabels map[string]string) map[string]string {
+	labels := maps.Clone(invokerLabels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	component := "stash-backup"
+	if restore {
+		component = "stash-restore"
+	}
+	labels[managedByLabel] = managedByStash
+	labels[componentLabel] = component
+	labels[InvokerKindLabel] = invokerKind
+	labels[InvokerNameLabel] = naming.Join(invokerName) // label values have the same 63 limit
+	return labels
+}
+
+// stepContainer builds the container of step index from a resolved Function.
+func stepContainer(function string, index int, spec *stashv1beta1.FunctionSpec, opts Options) corev1.Container {
+	c := corev1.Container{
+		Name:                     naming.Join(naming.DNSLabel(function), fmt.Sprint(index)),
+		Image:                    spec.Image,
+		Command:                  spec.Command,
+		Args:                     spec.Args,
+		WorkingDir:               spec.WorkingDir,
+		Ports:                    spec.Ports,
+		VolumeMounts:             spec.VolumeMounts,
+		VolumeDevices:            spec.VolumeDevices,
+		ImagePullPolicy:          opts.ImagePullPolicy,
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	applyContainerSettings(&c, spec.RuntimeSettings)
+	return c
+}
+
+func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *stashv1alpha1.Repository, builtins vars, opts Options) (*batchv1.Job, error) {
+	deadline, err := parseTimeout(inv.timeOut)
+	if err != nil {
+		return nil, Errors{&FieldError{Object: inv.object(), Step: -1, Field: "spec.timeOut", Err: err}}
+	}
+
+	volumes := append([]corev1.Volume(nil), task.Volumes...)
+	volumes = upsertVolume(volumes, corev1.Volume{Name: TmpDirVolume, VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: inv.tempDir.Medium, SizeLimit: inv.tempDir.SizeLimit}}})
+	shared := []corev1.VolumeMount{{Name: TmpDirVolume, MountPath: tmpDirMountPath}}
+	if local := repo.Spec.Backend.Local; local != nil {
+		volumes = upsertVolume(volumes, corev1.Volume{Name: LocalBackendVolume, VolumeSource: *local.VolumeSource.DeepCopy()})
+		shared = append(shared, corev1.VolumeMount{Name: LocalBackendVolume, MountPath: local.MountPath, SubPath: local.SubPath})
+	}
+	if tmpl := inv.interimVolume; tmpl != nil {
+		volumes = upsertVolume(volumes, corev1.Volume{Name: InterimVolume, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: InterimClaimName(tmpl.Name, inv.name)}}})
+		shared = append(shared, corev1.VolumeMount{Name: InterimVolume, MountPath: interimMountPath})
+	}
+
+	containers := make([]corev1.Container, 0, len(steps)+2)
+	for _, s := range steps {
+		c := s.container
+		for _, m := range shared {
+			c.VolumeMounts = upsertMount(c.VolumeMounts, m)
+		}
+		applyContainerSettings(&c, inv.runtimeSettings.Container)
+		containers = append(containers, c)
+	}
+	if errs := checkMounts(inv.taskRef.Name, steps, containers, volumes); len(errs) > 0 {
+		return nil, errs
+	}
+
+	// Hooks as Stash places them: the pre hook runs first, the post hook
+	// right before the last step (which reports the status).
+	if inv.preHook != nil {
+		containers = append([]corev1.Container{hookContainer(PreTaskHookName, inv.preHookType, inv, containers, builtins, opts)}, containers...)
+	}
+	if inv.postHook != nil {
+		last := len(containers) - 1
+		hook := hookContainer(PostTaskHookName, inv.postHookType, inv, containers, builtins, opts)
+		containers = append(containers[:last], hook, containers[last])
+	}
+
+	pod := corev1.PodSpec{
+		ServiceAccountName: ServiceAccountName(inv.restore, inv.name),
+		RestartPolicy:      corev1.RestartPolicyNever,
+		Volumes:            volumes,
+		InitContainers:     containers[:len(containers)-1],
+		Containers:         containers[len(containers)-1:],
+	}
+	if len(pod.InitContainers) == 0 {
+		pod.InitContainers = nil
+	}
+	if inv.restore {
+		// Restored files keep their owners only when the restore runs as root.
+		pod.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0), RunAsGroup: ptr.To[int64](0)}
+	}
+	applyPodSettings(&pod, inv.runtimeSettings.Pod)
+
+	labels := Labels(inv.restore, inv.kind, inv.name, inv.labels)
+	return &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      JobName(inv.restore, inv.session.GetName()),
+			Namespace: inv.namespace,
+			Labels:    labels,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: stashv1beta1.GroupVersion.String(), Kind: inv.sessionKind,
+				Name: inv.session.GetName(), UID: inv.session.GetUID(),
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: batchv1.JobSpec{
+			// One attempt: a retried pod would run the backup and the
+			// retention twice; the session reports the failure instead.
+			BackoffLimit:          ptr.To[int32](0),
+			ActiveDeadlineSeconds: deadline,
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)},
+				Spec:       pod,
+			},
+		},
+	}, nil
+}
+
+// InterimClaimName is the PVC the operator creates from an interimVolumeTemplate.
+func InterimClaimName(template, invoker string) string {
+	return naming.Join(template, invoker)
+}
+
+// checkMounts reports every step mount that names no volume of the Job.
+func checkMounts(task string, steps []step, containers []corev1.Container, volumes []corev1.Volume) Errors {
+	known := make([]string, 0, len(volumes))
+	for _, v := range volumes {
+		known = append(known, v.Name)
+	}
+	var errs Errors
+	for i, s := range steps {
+		for j, m := range containers[i].VolumeMounts {
+			if contains(known, m.Name) {
+				continue
+			}
+			errs = append(errs, &FieldError{
+				Object: fmt.Sprintf("task %q", task), Step: s.index, Function: s.function,
+				Field: fmt.Sprintf("spec.volumeMounts[%d].name", j),
+				Err: fmt.Errorf("volume %q is not a volume of the Job (it has %s): add it to the Task's spec.volumes or fix the name",
+					m.Name, strings.Join(known, ", ")),
+				Suggestion: quoted(closest(m.Name, known)),
+			})
+		}
+	}
+	return errs
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hookContainer runs `stash run-hook`, which reads the hook from the invoker.
+// It mounts every volume the steps mount, so a hook sees what they see.
+func hookContainer(name, hookType string, inv *invoker, steps []corev1.Container, builtins vars, opts Options) corev1.Container {
+	var mounts []corev1.VolumeMount
+	for _, c := range steps {
+		for _, m := range c.VolumeMounts {
+			mounts = upsertMount(mounts, m)
+		}
+	}
+	sort.SliceStable(mounts, func(i, j int) bool { return mounts[i].MountPath < mounts[j].MountPath })
+	args := []string{
+		"run-hook",
+		"--invoker-kind=" + inv.kind,
+		"--invoker-name=" + inv.name,
+		"--namespace=" + inv.namespace,
+		"--hook-type=" + hookType,
+		"--hostname=" + builtins[VarHostname],
+		"--target-kind=" + builtins[VarTargetKind],
+		"--target-name=" + builtins[VarTargetName],
+	}
+	if inv.restore {
+		args = append(args, "--restoresession="+inv.session.GetName())
+	} else {
+		args = append(args, "--backupsession="+inv.session.GetName())
+	}
+	c := corev1.Container{
+		Name:            name,
+		Image:           opts.Image,
+		Args:            args,
+		ImagePullPolicy: opts.ImagePullPolicy,
+		Env: []corev1.EnvVar{
+			{Name: VarHookType, Value: hookType},
+			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		},
+		VolumeMounts:             mounts,
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	applyContainerSettings(&c, inv.runtimeSettings.Container)
+	return c
+}
+
+// upsertVolume replaces the volume of the same name, or appends it.
+func upsertVolume(volumes []corev1.Volume, v corev1.Volume) []corev1.Volume {
+	for i := range volumes {
+		if volumes[i].Name == v.Name {
+			volumes[i] = v
+			return volumes
+		}
+	}
+	return append(volumes, v)
+}
+
+// upsertMount replaces the mount at the same path, or appends it.
+func upsertMount(mounts []corev1.VolumeMount, m corev1.VolumeMount) []corev1.VolumeMount {
+	for i := range mounts {
+		if mounts[i].MountPath == m.MountPath {
+			mounts[i] = m
+			return mounts
+		}
+	}
+	return append(mounts, m)
+}

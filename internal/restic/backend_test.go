@@ -1,0 +1,326 @@
+package restic
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeSecret mounts a fake storage Secret: one file per key, as the
+// kubelet does.
+func writeSecret(t *testing.T, kv map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range kv {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestRepositoryString(t *testing.T) {
+	tests := map[string]struct {
+		b       Backend
+		want    string
+		wantErr string
+	}{
+		"local":                    {b: Backend{Provider: "local", Bucket: "/repo"}, want: "/repo"},
+		"local with prefix":        {b: Backend{Provider: "local", Bucket: "/repo/", Prefix: "/a/b/"}, want: "/repo/a/b"},
+		"local without mount path": {b: Backend{Provider: "local"}, wantErr: "local backend needs a bucket"},
+		"s3 default endpoint":      {b: Backend{Provider: "s3", Bucket: "bkt", Prefix: "p"}, want: "s3:s3.amazonaws.com/bkt/p"},
+		"s3 http endpoint kept":    {b: Backend{Provider: "s3", Endpoint: "http://127.0.0.1:1234/", Bucket: "bkt", Prefix: "/x/y/"}, want: "s3:http://127.0.0.1:1234/bkt/x/y"},
+		"s3 https endpoint kept":   {b: Backend{Provider: "s3", Endpoint: "https://minio:9000", Bucket: "bkt"}, want: "s3:https://minio:9000/bkt"},
+		"s3 without bucket":        {b: Backend{Provider: "s3", Endpoint: "minio:9000"}, wantErr: "s3 backend needs a bucket"},
+		"gcs":                      {b: Backend{Provider: "gcs", Bucket: "bkt", Prefix: "p/q"}, want: "gs:bkt:/p/q"},
+		"gcs without prefix":       {b: Backend{Provider: "gcs", Bucket: "bkt"}, want: "gs:bkt:/"},
+		"azure":                    {b: Backend{Provider: "azure", Bucket: "ctr", Prefix: "p"}, want: "azure:ctr:/p"},
+		"swift":                    {b: Backend{Provider: "swift", Bucket: "ctr", Prefix: "p"}, want: "swift:ctr:/p"},
+		"b2":                       {b: Backend{Provider: "b2", Bucket: "bkt", Prefix: "p"}, want: "b2:bkt:/p"},
+		"rest":                     {b: Backend{Provider: "rest", Endpoint: "http://rest:8000/repo"}, want: "rest:http://rest:8000/repo"},
+		"rest without url":         {b: Backend{Provider: "rest"}, wantErr: "rest backend needs a endpoint"},
+		"rest credentials in url":  {b: Backend{Provider: "rest", Endpoint: "http://u:hunter22@rest:8000/"}, wantErr: "contains credentials"},
+		"rest not a url":           {b: Backend{Provider: "rest", Endpoint: "rest-server"}, wantErr: "is not a URL"},
+		"unknown provider":         {b: Backend{Provider: "ftp", Bucket: "x"}, wantErr: `unknown storage provider "ftp": use one of local, s3, gcs, azure, swift, b2, rest`},
+		"no provider":              {b: Backend{Bucket: "x"}, wantErr: "set --provider"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := tc.b.Repository()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter22") {
+					t.Fatalf("error repeats the password from the URL: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("Repository() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretEnv(t *testing.T) {
+	all := map[string]string{
+		"RESTIC_PASSWORD":                 "pw\n", // kept verbatim, as Stash does
+		"AWS_ACCESS_KEY_ID":               "AKIA\n",
+		"AWS_SECRET_ACCESS_KEY":           "aws-secret",
+		"GOOGLE_PROJECT_ID":               "proj",
+		"GOOGLE_SERVICE_ACCOUNT_JSON_KEY": `{"type":"service_account"}`,
+		"AZURE_ACCOUNT_NAME":              "acct",
+		"AZURE_ACCOUNT_KEY":               "az-key",
+		"B2_ACCOUNT_ID":                   "b2id",
+		"B2_ACCOUNT_KEY":                  "b2-key",
+		"REST_SERVER_USERNAME":            "ruser",
+		"REST_SERVER_PASSWORD":            "rpass",
+		"ST_AUTH":                         "https://auth",
+		"ST_USER":                         "stuser",
+		"ST_KEY":                          "st-key",
+		"OS_AUTH_URL":                     "https://keystone",
+		"OS_PASSWORD":                     "os-pass",
+		"OS_AUTH_TOKEN":                   "os-token",
+	}
+	tests := map[string]struct {
+		provider string
+		region   string
+		cacert   bool
+		wantEnv  map[string]string // besides RESTIC_PASSWORD
+		secrets  []string          // values that must be scrubbed
+	}{
+		"local": {provider: "local", wantEnv: map[string]string{}},
+		"s3": {provider: "s3", region: "eu-west-1", cacert: true, wantEnv: map[string]string{
+			"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "aws-secret", "AWS_DEFAULT_REGION": "eu-west-1",
+		}, secrets: []string{"AKIA", "aws-secret"}},
+		"gcs": {provider: "gcs", wantEnv: map[string]string{
+			"GOOGLE_PROJECT_ID": "proj", "GOOGLE_APPLICATION_CREDENTIALS": "<dir>/GOOGLE_SERVICE_ACCOUNT_JSON_KEY",
+		}},
+		"azure": {provider: "azure", wantEnv: map[string]string{"AZURE_ACCOUNT_NAME": "acct", "AZURE_ACCOUNT_KEY": "az-key"}, secrets: []string{"az-key"}},
+		"b2":    {provider: "b2", wantEnv: map[string]string{"B2_ACCOUNT_ID": "b2id", "B2_ACCOUNT_KEY": "b2-key"}, secrets: []string{"b2-key"}},
+		"swift": {provider: "swift", wantEnv: map[string]string{
+			"ST_AUTH": "https://auth", "ST_USER": "stuser", "ST_KEY": "st-key", "OS_AUTH_URL": "https://keystone",
+			"OS_PASSWORD": "os-pass", "OS_AUTH_TOKEN": "os-token",
+		}, secrets: []string{"st-key", "os-pass", "os-token"}},
+		"rest": {provider: "rest", wantEnv: map[string]string{"RESTIC_REST_USERNAME": "ruser", "RESTIC_REST_PASSWORD": "rpass"}, secrets: []string{"rpass"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			kv := map[string]string{}
+			for k, v := range all {
+				kv[k] = v
+			}
+			if tc.cacert {
+				kv["CA_CERT_DATA"] = "-----BEGIN CERTIFICATE-----"
+			}
+			dir := writeSecret(t, kv)
+			se, err := readSecretEnv(Backend{Provider: tc.provider, Region: tc.region, SecretDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"RESTIC_PASSWORD": "pw\n"}
+			for k, v := range tc.wantEnv {
+				want[k] = strings.ReplaceAll(v, "<dir>", dir)
+			}
+			if !reflect.DeepEqual(se.env, want) {
+				t.Fatalf("env = %q\nwant  %q", se.env, want)
+			}
+			var wantArgs []string
+			if tc.cacert {
+				wantArgs = []string{"--cacert", filepath.Join(dir, "CA_CERT_DATA")}
+			}
+			if !slices.Equal(se.args, wantArgs) {
+				t.Fatalf("args = %q, want %q", se.args, wantArgs)
+			}
+			for _, s := range append([]string{"pw\n", "pw"}, tc.secrets...) {
+				if !slices.Contains(se.secret, s) {
+					t.Errorf("secret value %q is not scrubbed", s)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretEnvMissingPassword(t *testing.T) {
+	dir := writeSecret(t, map[string]string{"AWS_ACCESS_KEY_ID": "x"})
+	_, err := readSecretEnv(Backend{Provider: "s3", SecretDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "RESTIC_PASSWORD") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("error = %v, want it to name RESTIC_PASSWORD and %s", err, dir)
+	}
+}
+
+// TestNoSecretInArgsOrInheritedEnv: secrets go to the environment only, and
+// the parent's own credentials never leak into restic's environment.
+func TestNoSecretInArgsOrInheritedEnv(t *testing.T) {
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "parent-aws-secret")
+	t.Setenv("RESTIC_PASSWORD", "parent-restic-password")
+	t.Setenv("RESTIC_REPOSITORY", "/parent/repo")
+	const pw, key = "child-password-Zx81", "child-aws-secret-Qw92"
+	dir := writeSecret(t, map[string]string{
+		"RESTIC_PASSWORD": pw, "AWS_ACCESS_KEY_ID": "child-id", "AWS_SECRET_ACCESS_KEY": key, "CA_CERT_DATA": "pem",
+	})
+	r, err := New(Options{Binary: "true", Backend: Backend{Provider: "s3", Bucket: "b", Endpoint: "http://127.0.0.1:1", SecretDir: dir, MaxConnections: 4}, ScratchDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := strings.Join(r.commandLine("backup", "--host", "h", "/data"), " ")
+	for _, s := range []string{pw, key, "child-id"} {
+		if strings.Contains(argv, s) {
+			t.Fatalf("command line contains a secret: %s", argv)
+		}
+	}
+	if !strings.Contains(argv, "--option s3.connections=4") || !strings.Contains(argv, "--cacert "+filepath.Join(dir, "CA_CERT_DATA")) {
+		t.Fatalf("command line misses options: %s", argv)
+	}
+	env := strings.Join(r.env, "\n")
+	for _, s := range []string{"parent-aws-secret", "parent-restic-password", "/parent/repo"} {
+		if strings.Contains(env, s) {
+			t.Fatalf("restic's environment inherits %q from the parent", s)
+		}
+	}
+	for _, s := range []string{"RESTIC_PASSWORD=" + pw, "AWS_SECRET_ACCESS_KEY=" + key, "TMPDIR="} {
+		if !strings.Contains(env, s) {
+			t.Fatalf("restic's environment lacks %q", strings.SplitN(s, "=", 2)[0])
+		}
+	}
+}
+
+func TestNiceWrapper(t *testing.T) {
+	tests := map[string]struct {
+		env     map[string]string
+		want    []string
+		wantErr bool
+	}{
+		"none":             {env: nil, want: nil},
+		"nice only":        {env: map[string]string{"NICE_ADJUSTMENT": "5"}, want: []string{"nice", "-n", "5"}},
+		"ionice class":     {env: map[string]string{"IONICE_CLASS": "2"}, want: []string{"ionice", "-c", "2"}},
+		"ionice and data":  {env: map[string]string{"IONICE_CLASS": "2", "IONICE_CLASS_DATA": "7"}, want: []string{"ionice", "-c", "2", "-n", "7"}},
+		"data alone":       {env: map[string]string{"IONICE_CLASS_DATA": "7"}, want: nil},
+		"all":              {env: map[string]string{"IONICE_CLASS": "3", "IONICE_CLASS_DATA": "0", "NICE_ADJUSTMENT": "-2"}, want: []string{"ionice", "-c", "3", "-n", "0", "nice", "-n", "-2"}},
+		"not a number":     {env: map[string]string{"NICE_ADJUSTMENT": "5; rm -rf /"}, wantErr: true},
+		"class not number": {env: map[string]string{"IONICE_CLASS": "idle"}, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := niceWrapper(func(k string) string { return tc.env[k] })
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("wrapper = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	tests := map[string]struct {
+		n    uint64
+		want string
+	}{
+		"zero":           {0, "0 B"},
+		"bytes":          {512, "512 B"},
+		"just below KiB": {1023, "1023 B"},
+		"KiB":            {1024, "1.0 KiB"},
+		"MiB":            {109*1024*1024 + 200*1024, "109.2 MiB"},
+		"GiB":            {1288490189, "1.2 GiB"},
+		"rounds up unit": {1024*1024 - 1, "1.0 MiB"},
+		"TiB":            {3 << 40, "3.0 TiB"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := FormatBytes(tc.n); got != tc.want {
+				t.Fatalf("FormatBytes(%d) = %q, want %q", tc.n, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatProcessingTime(t *testing.T) {
+	tests := map[string]struct {
+		d    time.Duration
+		want string
+	}{
+		"zero":      {0, "0h0m0s"},
+		"seconds":   {40 * time.Second, "0h0m40s"},
+		"rounds":    {1500 * time.Millisecond, "0h0m2s"},
+		"minutes":   {62*time.Second + 300*time.Millisecond, "0h1m2s"},
+		"hours":     {3*time.Hour + 4*time.Minute + 5*time.Second, "3h4m5s"},
+		"negative":  {-time.Second, "0h0m0s"},
+		"many days": {50 * time.Hour, "50h0m0s"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := FormatProcessingTime(tc.d); got != tc.want {
+				t.Fatalf("FormatProcessingTime(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := map[string]struct {
+		code   int
+		stderr string
+		want   error
+	}{
+		"exit 10":             {10, "Fatal: repository does not exist: unable to open config file", ErrRepositoryNotFound},
+		"exit 12":             {12, "Fatal: wrong password or no key found", ErrWrongPassword},
+		"exit 11":             {11, "unable to create lock in backend", ErrLocked},
+		"exit 3":              {3, "", ErrIncomplete},
+		"refused":             {1, "dial tcp 127.0.0.1:1: connect: connection refused", ErrUnreachable},
+		"dns":                 {1, "lookup nowhere.invalid: no such host", ErrUnreachable},
+		"s3 denied":           {1, "Fatal: unable to open config file: Stat: Access Denied.", ErrAccessDenied},
+		"s3 bad key":          {1, "The AWS Access Key Id you provided does not exist in our records. (InvalidAccessKeyId)", ErrAccessDenied},
+		"old restic password": {1, "Fatal: wrong password or no key found", ErrWrongPassword},
+		"unclassified":        {1, "Fatal: something else", nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := classify(tc.code, tc.stderr); !errors.Is(got, tc.want) && got != tc.want {
+				t.Fatalf("classify(%d, %q) = %v, want %v", tc.code, tc.stderr, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCommandErrorScrubs: whatever restic prints, an error never carries a
+// credential, even one that contains another credential.
+func TestCommandErrorScrubs(t *testing.T) {
+	r := &Repo{repo: "s3:http://x/b", secrets: []string{"s3cr3t-long-value", "s3cr3t"}}
+	stderr := `{"message_type":"exit_error","code":1,"message":"Fatal: bad key s3cr3t-long-value"}` + "\nplain line with s3cr3t"
+	err := r.cmdError(t.Context(), "backup", 1, stderr, errors.New("exit status 1"))
+	msg := err.Error()
+	if strings.Contains(msg, "s3cr3t") {
+		t.Fatalf("error leaks a secret: %s", msg)
+	}
+	if !strings.Contains(msg, "Fatal: bad key <redacted>") {
+		t.Fatalf("error lost restic's message: %s", msg)
+	}
+}
+
+func TestLineTail(t *testing.T) {
+	lt := newLineTail(3)
+	for _, chunk := range []string{"a\nb", "\nc\nd\n", "e"} {
+		if _, err := lt.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := lt.String(); got != "c\nd\ne" {
+		t.Fatalf("tail = %q", got)
+	}
+	long := newLineTail(2)
+	_, _ = long.Write([]byte(strings.Repeat("x", 5000) + "\n"))
+	if got := long.String(); len(got) != maxLineLen {
+		t.Fatalf("long line kept %d bytes, want %d", len(got), maxLineLen)
+	}
+}
