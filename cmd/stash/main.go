@@ -42,6 +42,8 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
+	// Unknown flags and wrong arguments are usage errors: exit 2.
+	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	err := rootCmd.Execute()
 	if err == nil {
 		return

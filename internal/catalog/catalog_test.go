@@ -413,7 +413,7 @@ func TestLoadRejects(t *testing.T) {
 			files: fstest.MapFS{"t.yaml": {Data: []byte(
 				"apiVersion: stash.appscode.com/v1beta1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: []\n  steps: []\n")}},
 			image:   testImage,
-			wantErr: `t.yaml: document 0: yaml: unmarshal errors:\n  line 6: key "steps" already set in map`,
+			wantErr: "catalog: t.yaml: document 0: yaml: unmarshal errors:\n  line 6: key \"steps\" already set in map",
 		},
 		"bad YAML": {
 			files:   fstest.MapFS{"t.yaml": {Data: []byte("kind: [Task\n")}},

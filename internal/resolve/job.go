@@ -18,17 +18,17 @@ import (
 
 // Names of what the resolver adds to every Job, reserved as in Stash.
 const (
-	TmpDirVolume        = "tmp-dir"
-	LocalBackendVolume  = "stash-local"
-	InterimVolume       = "stash-interim-volume"
-	PreTaskHookName     = "pre-task-hook"
-	PostTaskHookName    = "post-task-hook"
-	tmpDirMountPath     = "/tmp"
-	managedByLabel      = "app.kubernetes.io/managed-by"
-	componentLabel      = "app.kubernetes.io/component"
-	managedByStash      = "stash.appscode.com"
-	InvokerKindLabel    = "stash.appscode.com/invoker-kind"
-	InvokerNameLabel    = "stash.appscode.com/invoker-name"
+	TmpDirVolume       = "tmp-dir"
+	LocalBackendVolume = "stash-local"
+	InterimVolume      = "stash-interim-volume"
+	PreTaskHookName    = "pre-task-hook"
+	PostTaskHookName   = "post-task-hook"
+	tmpDirMountPath    = "/tmp"
+	managedByLabel     = "app.kubernetes.io/managed-by"
+	componentLabel     = "app.kubernetes.io/component"
+	managedByStash     = "stash.appscode.com"
+	InvokerKindLabel   = "stash.appscode.com/invoker-kind"
+	InvokerNameLabel   = "stash.appscode.com/invoker-name"
 )
 
 // JobName is the name of the Job of a backup session or a restore session.

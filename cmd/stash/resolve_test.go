@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// stashBinary is built once by TestMain: the CLI is tested as a user runs it.
+var stashBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stash-cli-")
+	if err != nil {
+		panic(err)
+	}
+	stashBinary = filepath.Join(dir, "stash")
+	build := exec.Command("go", "build", "-o", stashBinary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build stash: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runStash(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(stashBinary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+const golden = "../../internal/resolve/testdata/golden"
+
+func TestResolveCLI(t *testing.T) {
+	tests := map[string]struct {
+		args       []string
+		wantCode   int
+		wantStdout string // golden file the stdout must equal, or empty for "no output"
+		wantStderr []string
+	}{
+		"backup session, same Job as the golden file": {
+			args:       []string{"resolve", "-f", golden + "/worked-example-postgres/input.yaml", "-f", golden + "/shared/update-status.yaml", "--backup-session", "sample-postgres-backup-1581836400", "-n", "demo", "--image", "stash:v0.1.0"},
+			wantStdout: golden + "/worked-example-postgres/job.yaml",
+		},
+		"restore session from a directory": {
+			args:       []string{"resolve", "-f", golden + "/pvc-restore", "--restore-session", "data-restore", "-n", "demo", "--image", "stash:v0.1.0"},
+			wantStdout: golden + "/pvc-restore/job.yaml",
+		},
+		"warnings on stderr, Job on stdout": {
+			args:       []string{"resolve", "-f", golden + "/three-steps/input.yaml", "-f", golden + "/shared", "--backup-configuration", "app-with-a-rather-long-name-to-show-the-shortening-of-job-names", "-n", "demo"},
+			wantStderr: []string{`warning: BackupConfiguration "demo/app-with-a-rather-long-name-to-show-the-shortening-of-job-names" spec.task.params: param "HOSTNAME" has the name of a built-in variable`},
+		},
+		"every resolution error on its own line, exit 1": {
+			args:     []string{"resolve", "-f", "../../internal/resolve/testdata/errors/unresolved-two-steps.yaml", "--backup-configuration", "app"},
+			wantCode: 1,
+			wantStderr: []string{
+				`task "two-problems" step 0 (function "needs-dir"): spec.args[1]: variable ${outputDir} has no value and no default`,
+				`task "two-problems" step 1 (function "needs-bucket"): spec.args[0]: variable ${REPOSITORY_BUKET} has no value and no default (did you mean ${REPOSITORY_BUCKET}?)`,
+			},
+		},
+		"without the catalog the catalog Task is missing": {
+			args:       []string{"resolve", "--no-catalog", "-f", golden + "/pvc-backup/input.yaml", "--backup-configuration", "data-backup"},
+			wantCode:   1,
+			wantStderr: []string{`BackupConfiguration "default/data-backup": spec.task.name: Task "pvc-backup" not found`},
+		},
+		"foreign kinds are ignored with a warning": {
+			args:       []string{"resolve", "-f", "testdata/with-configmap.yaml", "--backup-configuration", "data-backup"},
+			wantStderr: []string{"warning: testdata/with-configmap.yaml: document 0: ignoring ConfigMap (not used by resolve)"},
+		},
+		"two selectors is a usage error": {
+			args:       []string{"resolve", "-f", golden, "--backup-session", "a", "--restore-session", "b"},
+			wantCode:   2,
+			wantStderr: []string{"name exactly one of --backup-session, --restore-session or --backup-configuration"},
+		},
+		"unknown flag is a usage error": {
+			args: []string{"resolve", "--frobnicate"}, wantCode: 2, wantStderr: []string{"unknown flag: --frobnicate"},
+		},
+		"missing file is a usage error": {
+			args: []string{"resolve", "-f", "does-not-exist.yaml", "--backup-session", "a"}, wantCode: 2,
+			wantStderr: []string{"-f does-not-exist.yaml: stat does-not-exist.yaml: no such file or directory"},
+		},
+		"unknown field is an input error naming file and document": {
+			args: []string{"resolve", "-f", "testdata/typo.yaml", "--backup-configuration", "x"}, wantCode: 1,
+			wantStderr: []string{`testdata/typo.yaml: document 1: BackupConfiguration: unknown field "spec.retentionPolcy"`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			stdout, stderr, code := runStash(t, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, tc.wantCode, stderr)
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tc.wantCode != 0 {
+				if stdout != "" {
+					t.Errorf("stdout must be empty on failure, got:\n%s", stdout)
+				}
+				return
+			}
+			var job batchv1.Job
+			if err := yaml.UnmarshalStrict([]byte(stdout), &job); err != nil || job.Kind != "Job" {
+				t.Fatalf("stdout is not one Job (%v):\n%s", err, stdout)
+			}
+			if tc.wantStdout != "" {
+				want, err := os.ReadFile(tc.wantStdout)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stdout != string(want) {
+					t.Errorf("stdout differs from %s:\n%s", tc.wantStdout, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestResolveCLISynthesizesSessionAndPrintsJSON(t *testing.T) {
+	stdout, stderr, code := runStash(t, "resolve", "-f", golden+"/pvc-backup/input.yaml", "--backup-configuration", "data-backup", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var job batchv1.Job
+	if err := json.Unmarshal([]byte(stdout), &job); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^stash-backup-data-backup-[0-9]{10}-0$`).MatchString(job.Name) {
+		t.Fatalf("Job name %q is not stash-backup-<configuration>-<unix seconds>-0", job.Name)
+	}
+	if job.Namespace != "default" {
+		t.Fatalf("namespace %q: objects without one must get -n (default)", job.Namespace)
+	}
+}
