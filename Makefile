@@ -15,11 +15,14 @@ generate: ## Regenerate deepcopy code and the CRDs in config/crd/bases.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 
 .PHONY: verify
-verify: generate ## Regenerate and fail if anything generated differs from what is committed.
-	go mod tidy
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
-	  echo "generated files are out of date; run 'make generate' (and 'go mod tidy') and commit:"; \
-	  git status --porcelain -- api config go.mod go.sum; git diff --stat -- api config go.mod go.sum; exit 1; fi
+verify: ## Regenerate and fail if anything generated differs from the tree (CI runs it).
+	@snapshot=$$(mktemp -d) && cp -a api config go.mod go.sum "$$snapshot"/ && \
+	  $(MAKE) --no-print-directory generate >/dev/null && go mod tidy && \
+	  if ! diff -r -q "$$snapshot/api" api >/dev/null || ! diff -r -q "$$snapshot/config" config >/dev/null || \
+	     ! diff -q "$$snapshot/go.mod" go.mod >/dev/null || ! diff -q "$$snapshot/go.sum" go.sum >/dev/null; then \
+	    echo "generated files were out of date (now regenerated; review and commit):"; \
+	    diff -r -u "$$snapshot/api" api | head -40; diff -r -q "$$snapshot/config" config; diff -u "$$snapshot/go.mod" go.mod; \
+	    rm -rf "$$snapshot"; exit 1; fi; rm -rf "$$snapshot"; echo "verify: generated code, CRDs and go.mod are up to date"
 
 .PHONY: build
 build: ## Build bin/stash.

@@ -179,6 +179,21 @@ func (r *Repo) BackupStdin(ctx context.Context, src io.Reader, filename, host st
 		args = append(args, "--host", host)
 	}
 	out, err := r.run(ctx, call{sub: "backup", args: args, feed: src})
+	var re *ReadError
+	if errors.As(err, &re) {
+		// Should restic have saved a snapshot before it saw the
+		// interrupt, remove it: partial data must never look like a good
+		// backup. ctx may be the reason for the failure, so this gets its
+		// own deadline.
+		if sum, _ := parseSummary(out); sum != nil && sum.SnapshotID != "" {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if ferr := r.ForgetIDs(cctx, sum.SnapshotID); ferr != nil {
+				return nil, fmt.Errorf("%w; removing the partial snapshot %s also failed: %v", err, sum.ShortID(), ferr)
+			}
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

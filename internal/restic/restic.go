@@ -263,12 +263,16 @@ func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, r.cmdError(ctx, c.sub, -1, "", err)
 	}
-	readErr := feed(stdin, c.feed)
+	readErr := feed(ctx, stdin, c.feed)
 	if readErr != nil {
-		// Interrupt restic while its stdin is still open: it must not read
-		// end of input and save what it has as a complete snapshot. Wait
-		// closes the pipe only after restic has exited.
+		// Interrupt restic before it sees end of input, so that it cancels
+		// the backup instead of saving what it has as a complete snapshot.
+		// restic only notices the cancellation once its read of stdin
+		// returns, so stdin is closed a moment after the signal; the caller
+		// still removes any snapshot that slipped through.
 		_ = cmd.Process.Signal(os.Interrupt)
+		time.Sleep(interruptGrace)
+		_ = stdin.Close()
 		_ = cmd.Wait()
 		return out.Bytes(), &ReadError{Err: readErr}
 	}
@@ -277,9 +281,15 @@ func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
 	return out.Bytes(), r.exitError(ctx, c.sub, err, tail)
 }
 
-// feed copies src to restic's stdin. It returns only src's errors: a write
-// error means restic stopped reading, and restic's exit status says why.
-func feed(dst io.Writer, src io.Reader) error {
+// interruptGrace is how long restic gets to handle SIGINT before its stdin
+// is closed.
+const interruptGrace = 300 * time.Millisecond
+
+// feed copies src to restic's stdin. It returns src's errors, and ctx's when
+// src ended because the run was cancelled (a dump killed by the same
+// context ends with a clean EOF). A write error means restic stopped
+// reading; its exit status says why.
+func feed(ctx context.Context, dst io.Writer, src io.Reader) error {
 	buf := make([]byte, 256*1024)
 	for {
 		n, err := src.Read(buf)
@@ -289,7 +299,7 @@ func feed(dst io.Writer, src io.Reader) error {
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return ctx.Err()
 		}
 		if err != nil {
 			return err

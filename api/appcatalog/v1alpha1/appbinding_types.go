@@ -117,5 +117,5 @@ type AppBindingList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&AppBinding{}, &AppBindingList{})
+	knownTypes = append(knownTypes, &AppBinding{}, &AppBindingList{})
 }

@@ -172,5 +172,5 @@ type RepositoryList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Repository{}, &RepositoryList{})
+	knownTypes = append(knownTypes, &Repository{}, &RepositoryList{})
 }

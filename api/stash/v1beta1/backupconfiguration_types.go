@@ -138,5 +138,5 @@ type BackupConfigurationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&BackupConfiguration{}, &BackupConfigurationList{})
+	knownTypes = append(knownTypes, &BackupConfiguration{}, &BackupConfigurationList{})
 }

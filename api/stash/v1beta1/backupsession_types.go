@@ -159,5 +159,5 @@ type BackupSessionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&BackupSession{}, &BackupSessionList{})
+	knownTypes = append(knownTypes, &BackupSession{}, &BackupSessionList{})
 }

@@ -58,5 +58,5 @@ type FunctionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Function{}, &FunctionList{})
+	knownTypes = append(knownTypes, &Function{}, &FunctionList{})
 }

@@ -122,5 +122,5 @@ type RestoreSessionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&RestoreSession{}, &RestoreSessionList{})
+	knownTypes = append(knownTypes, &RestoreSession{}, &RestoreSessionList{})
 }

@@ -53,5 +53,5 @@ type TaskList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Task{}, &TaskList{})
+	knownTypes = append(knownTypes, &Task{}, &TaskList{})
 }
