@@ -121,17 +121,17 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	}
 
 	invokerParams := paramMap(inv.taskRef.Params)
-	r.warnShadowed(inv.object()+" spec.task.params", inv.taskRef.Params)
+	r.warnShadowed(func() string { return inv.object() + " spec.task.params" }, inv.taskRef.Params)
 
 	// The Task's own strings see the built-ins and the invoker's params.
 	task := stored.Spec.DeepCopy()
 	taskScope := []vars{builtins, invokerParams}
 	for i := range task.Steps {
 		s := &task.Steps[i]
-		r.substitute(reflect.ValueOf(&s.Params).Elem(), fieldPath{"spec", "steps", fmt.Sprintf("[%d]", i), "params"},
+		r.substitute(reflect.ValueOf(&s.Params).Elem(), append(path("spec", "steps"), index(i), field("params")),
 			&FieldError{Object: taskObject, Step: i, Function: s.Name}, taskScope)
 	}
-	r.substitute(reflect.ValueOf(&task.Volumes).Elem(), fieldPath{"spec", "volumes"},
+	r.substitute(reflect.ValueOf(&task.Volumes).Elem(), path("spec", "volumes"),
 		&FieldError{Object: taskObject, Step: -1}, taskScope)
 
 	var steps []step
@@ -143,9 +143,9 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 			continue
 		}
 		stepParams := paramMap(ref.Params)
-		r.warnShadowed(fmt.Sprintf("%s step %d params", taskObject, i), ref.Params)
+		r.warnShadowed(func() string { return fmt.Sprintf("%s step %d params", taskObject, i) }, ref.Params)
 		spec := fn.Spec.DeepCopy()
-		r.substitute(reflect.ValueOf(spec).Elem(), fieldPath{"spec"},
+		r.substitute(reflect.ValueOf(spec).Elem(), path("spec"),
 			&FieldError{Object: taskObject, Step: i, Function: ref.Name}, []vars{builtins, invokerParams, stepParams})
 		steps = append(steps, step{index: i, function: ref.Name, container: stepContainer(fn.Name, i, spec, opts)})
 	}
@@ -172,12 +172,12 @@ func (r *resolution) substitute(v reflect.Value, base fieldPath, where *FieldErr
 		}
 		return "", false
 	}
-	walkStrings(v, base, func(path fieldPath, s string) (string, bool) {
+	walkStrings(v, base, func(at fieldPath, s string) (string, bool) {
 		out, err := subst.Eval(s, lookup)
 		if err == nil {
 			return out, true
 		}
-		r.reportSubstitution(err, path.String(), where, scopes)
+		r.reportSubstitution(err, at.String(), where, scopes)
 		return "", false
 	})
 }
@@ -210,10 +210,11 @@ func (r *resolution) reportSubstitution(err error, field string, where *FieldErr
 }
 
 // warnShadowed warns about params that a built-in variable always overrides.
-func (r *resolution) warnShadowed(where string, params []stashv1beta1.Param) {
+// where is a func so that the common case, no warning, formats nothing.
+func (r *resolution) warnShadowed(where func() string, params []stashv1beta1.Param) {
 	for _, p := range params {
 		if builtinSet[p.Name] {
-			r.warnings = append(r.warnings, fmt.Sprintf("%s: param %q has the name of a built-in variable; the built-in value wins and this param is ignored", where, p.Name))
+			r.warnings = append(r.warnings, fmt.Sprintf("%s: param %q has the name of a built-in variable; the built-in value wins and this param is ignored", where(), p.Name))
 		}
 	}
 }

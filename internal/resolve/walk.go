@@ -12,16 +12,43 @@ import (
 // string and cannot add fields or arguments (Stash resolved the JSON text).
 
 // fieldPath is the JSON path of the field being visited, kept as segments and
-// rendered only when a message needs it.
-type fieldPath []string
+// rendered only when a message needs it: building it eagerly for every string
+// of every Function would cost more than the substitution itself.
+type fieldPath []pathSegment
+
+// pathSegment is a field name, a slice index (index >= 0) or a map key (isKey).
+type pathSegment struct {
+	name  string
+	index int
+	isKey bool
+}
+
+func field(name string) pathSegment { return pathSegment{name: name, index: -1} }
+func index(i int) pathSegment       { return pathSegment{index: i} }
+
+// path builds a fieldPath from field names, with room to grow without allocating.
+func path(names ...string) fieldPath {
+	p := make(fieldPath, 0, 16)
+	for _, n := range names {
+		p = append(p, field(n))
+	}
+	return p
+}
 
 func (p fieldPath) String() string {
 	var b strings.Builder
 	for i, seg := range p {
-		if i > 0 && !strings.HasPrefix(seg, "[") {
-			b.WriteByte('.')
+		switch {
+		case seg.isKey:
+			b.WriteString("[" + seg.name + "]")
+		case seg.index >= 0:
+			b.WriteString("[" + strconv.Itoa(seg.index) + "]")
+		default:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(seg.name)
 		}
-		b.WriteString(seg)
 	}
 	return b.String()
 }
@@ -64,23 +91,23 @@ func fieldsOf(t reflect.Type) []structField {
 // walkStrings calls visit for every settable string reachable from v through
 // structs, pointers, slices and string-valued maps, and stores what it returns.
 // Strings without '$' are skipped: they cannot hold a placeholder.
-func walkStrings(v reflect.Value, path fieldPath, visit visitFunc) {
+func walkStrings(v reflect.Value, at fieldPath, visit visitFunc) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
-			walkStrings(v.Elem(), path, visit)
+			walkStrings(v.Elem(), at, visit)
 		}
 	case reflect.Struct:
 		for _, f := range fieldsOf(v.Type()) {
 			if f.inline {
-				walkStrings(v.Field(f.index), path, visit)
+				walkStrings(v.Field(f.index), at, visit)
 				continue
 			}
-			walkStrings(v.Field(f.index), append(path, f.name), visit)
+			walkStrings(v.Field(f.index), append(at, field(f.name)), visit)
 		}
 	case reflect.Slice:
 		for i := 0; i < v.Len(); i++ {
-			walkStrings(v.Index(i), append(path, "["+strconv.Itoa(i)+"]"), visit)
+			walkStrings(v.Index(i), append(at, index(i)), visit)
 		}
 	case reflect.Map:
 		if v.Type().Elem().Kind() != reflect.String || v.Type().Key().Kind() != reflect.String {
@@ -92,7 +119,7 @@ func walkStrings(v reflect.Value, path fieldPath, visit visitFunc) {
 			if strings.IndexByte(s, '$') < 0 {
 				continue
 			}
-			if out, ok := visit(append(path, "["+iter.Key().String()+"]"), s); ok && out != s {
+			if out, ok := visit(append(at, pathSegment{name: iter.Key().String(), isKey: true}), s); ok && out != s {
 				v.SetMapIndex(iter.Key(), reflect.ValueOf(out).Convert(v.Type().Elem()))
 			}
 		}
@@ -101,7 +128,7 @@ func walkStrings(v reflect.Value, path fieldPath, visit visitFunc) {
 		if !v.CanSet() || strings.IndexByte(s, '$') < 0 {
 			return
 		}
-		if out, ok := visit(path, s); ok && out != s {
+		if out, ok := visit(at, s); ok && out != s {
 			v.SetString(out)
 		}
 	}
