@@ -57,10 +57,13 @@ type CommandError struct {
 	Kind error
 	// Cause is the process-level error (exit status, context, exec failure).
 	Cause error
+
+	// detail is restic's own statement of the failure, for the message.
+	detail string
 }
 
 func (e *CommandError) Error() string {
-	detail := lastLine(e.Stderr)
+	detail := e.detail
 	withDetail := func(s string) string {
 		if detail == "" {
 			return s
@@ -113,14 +116,6 @@ func (e *CommandError) Unwrap() []error {
 	return errs
 }
 
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
-
 // classify picks the sentinel for a failure from restic's exit code first
 // (stable since 0.17) and its stderr second (older binaries, and backends
 // whose errors restic reports with the generic code 1).
@@ -150,7 +145,8 @@ func classify(exitCode int, stderr string) error {
 	case has("repository does not exist", "the specified bucket does not exist", "nosuchbucket", "bucket does not exist"):
 		return ErrRepositoryNotFound
 	case has("accessdenied", "access denied", "invalidaccesskeyid", "signaturedoesnotmatch",
-		"the access key id you provided does not exist", "401 unauthorized", "403 forbidden", "authentication failed"):
+		"access key id you provided does not exist", "no user exists with the provided access key",
+		"signature we calculated does not match", "401 unauthorized", "403 forbidden", "authentication failed"):
 		return ErrAccessDenied
 	case has("connection refused", "no such host", "i/o timeout", "network is unreachable", "no route to host",
 		"tls handshake timeout", "connection reset by peer", "server misbehaving", "dial tcp"):

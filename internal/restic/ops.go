@@ -98,13 +98,13 @@ type ForgetResult struct {
 // Errors wrap ErrRepositoryNotFound, ErrWrongPassword, ErrUnreachable,
 // ErrAccessDenied or are unclassified.
 func (r *Repo) Open(ctx context.Context) error {
-	_, err := r.run(ctx, call{sub: "cat", args: []string{"--no-lock", "config"}})
+	_, err := r.run(ctx, call{sub: "cat", args: []string{"--no-lock", "config"}, failFast: true})
 	return err
 }
 
 // Init creates a new repository.
 func (r *Repo) Init(ctx context.Context) error {
-	_, err := r.run(ctx, call{sub: "init"})
+	_, err := r.run(ctx, call{sub: "init", failFast: true})
 	return err
 }
 

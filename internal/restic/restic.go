@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,11 @@ type Options struct {
 	// Trace, when set, receives every command line before it runs. The
 	// command line never contains a secret, so it is safe to log.
 	Trace func(args []string)
+	// UnreachableTimeout is how long Open and Init let restic retry an
+	// unreachable backend before giving up with ErrUnreachable. Zero means
+	// 10s. (Retries of errors that cannot heal, such as a missing bucket,
+	// stop at once.)
+	UnreachableTimeout time.Duration
 	// WaitDelay bounds how long a cancelled restic may take to exit after
 	// SIGINT (it removes its lock on SIGINT) before it is killed. Zero
 	// means 10s.
@@ -55,6 +61,8 @@ type Repo struct {
 	wrap      []string // ionice/nice prefix, may be empty
 	trace     func([]string)
 	waitDelay time.Duration
+
+	unreachableTimeout time.Duration
 }
 
 // New checks the backend, reads the storage Secret and prepares the scratch
@@ -102,15 +110,20 @@ func New(opts Options) (*Repo, error) {
 	if waitDelay <= 0 {
 		waitDelay = 10 * time.Second
 	}
+	unreachable := opts.UnreachableTimeout
+	if unreachable <= 0 {
+		unreachable = 10 * time.Second
+	}
 	return &Repo{
-		binary:    bin,
-		repo:      repoString,
-		env:       childEnv(os.Environ(), se.env, tmp),
-		global:    global,
-		secrets:   se.secret,
-		wrap:      wrap,
-		trace:     opts.Trace,
-		waitDelay: waitDelay,
+		unreachableTimeout: unreachable,
+		binary:             bin,
+		repo:               repoString,
+		env:                childEnv(os.Environ(), se.env, tmp),
+		global:             global,
+		secrets:            se.secret,
+		wrap:               wrap,
+		trace:              opts.Trace,
+		waitDelay:          waitDelay,
 	}, nil
 }
 
@@ -221,6 +234,9 @@ type call struct {
 	// restic is interrupted before it sees end of input, so that it never
 	// commits a snapshot of partial data.
 	feed io.Reader
+	// failFast stops restic early when its retries cannot help: see
+	// retryWatcher.
+	failFast bool
 }
 
 // ReadError is returned when the reader given to BackupStdin failed: the
@@ -251,6 +267,12 @@ func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
 	}
 	tail := newLineTail(64)
 	cmd.Stderr = tail
+	if c.failFast {
+		w := newRetryWatcher(r.unreachableTimeout, func() { _ = cmd.Process.Signal(os.Interrupt) })
+		defer w.stop()
+		tail.onLine = w.line
+		tail.watcher = w
+	}
 	if c.feed == nil {
 		err := cmd.Run()
 		return out.Bytes(), r.exitError(ctx, c.sub, err, tail)
@@ -320,10 +342,20 @@ func (r *Repo) exitError(ctx context.Context, sub string, err error, tail *lineT
 		// Report why the run stopped, not the signal that stopped it.
 		err = ctx.Err()
 	}
-	return r.cmdError(ctx, sub, code, tail.String(), err)
+	ce := r.cmdError(ctx, sub, code, tail.String(), err)
+	if w := tail.watcher; w != nil {
+		if kind, line := w.result(); kind != nil {
+			// restic was stopped while retrying: what it was retrying is
+			// the failure, not the interruption.
+			ce.Kind = kind
+			ce.detail = scrub(retryMessage(line), r.secrets)
+			ce.Cause = errors.New("stopped restic's retries: they cannot succeed")
+		}
+	}
+	return ce
 }
 
-func (r *Repo) cmdError(ctx context.Context, sub string, code int, stderr string, cause error) error {
+func (r *Repo) cmdError(ctx context.Context, sub string, code int, stderr string, cause error) *CommandError {
 	all := scrub(stderr, r.secrets)
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(all), "\n") {
@@ -336,6 +368,15 @@ func (r *Repo) cmdError(ctx context.Context, sub string, code int, stderr string
 		// restic could not be started at all (missing ionice, bad binary).
 		cause = errors.New(scrub(cause.Error(), r.secrets))
 	}
+	detail := ""
+	for i := len(lines) - 1; i >= 0 && detail == ""; i-- {
+		if m, ok := strings.CutPrefix(lines[i], "Fatal: "); ok {
+			detail = m
+		}
+	}
+	if detail == "" && len(lines) > 0 {
+		detail = lines[len(lines)-1]
+	}
 	if len(lines) > stderrTailLines {
 		lines = lines[len(lines)-stderrTailLines:]
 	}
@@ -346,7 +387,102 @@ func (r *Repo) cmdError(ctx context.Context, sub string, code int, stderr string
 		Repository: r.repo,
 		Kind:       kind,
 		Cause:      cause,
+		detail:     detail,
 	}
+}
+
+// retryWatcher reads restic's stderr while it opens a repository. restic
+// retries every backend error with exponential backoff for up to 15
+// minutes, including errors that retrying cannot fix (a missing bucket,
+// unknown access keys). The watcher stops restic at the first retry of such
+// an error, and after a grace period when the backend is unreachable, so
+// that a Function reports the cause in seconds.
+type retryWatcher struct {
+	mu          sync.Mutex
+	unreachable time.Duration
+	interrupt   func()
+	timer       *time.Timer
+	kind        error
+	verdict     string // the line that decided kind
+	lastNetLine string
+}
+
+func newRetryWatcher(unreachable time.Duration, interrupt func()) *retryWatcher {
+	return &retryWatcher{unreachable: unreachable, interrupt: interrupt}
+}
+
+func (w *retryWatcher) line(l string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.kind != nil {
+		return
+	}
+	if strings.Contains(l, "operation successful after") {
+		// The backend came back: the grace period starts again next time.
+		if w.timer != nil {
+			w.timer.Stop()
+			w.timer = nil
+		}
+		return
+	}
+	if !strings.Contains(l, "retrying after") {
+		return
+	}
+	switch kind := classify(0, l); kind {
+	case ErrRepositoryNotFound, ErrAccessDenied, ErrWrongPassword:
+		w.fire(kind, l)
+	case ErrUnreachable:
+		w.lastNetLine = l
+		if w.timer == nil {
+			w.timer = time.AfterFunc(w.unreachable, func() {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				if w.kind == nil && w.timer != nil {
+					w.fire(ErrUnreachable, w.lastNetLine)
+				}
+			})
+		}
+	}
+}
+
+// fire records the verdict and interrupts restic; w.mu is held.
+func (w *retryWatcher) fire(kind error, line string) {
+	w.kind, w.verdict = kind, line
+	w.interrupt()
+}
+
+func (w *retryWatcher) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.kind == nil {
+		// Nothing may fire once restic has exited.
+		w.kind = errStopped
+	}
+}
+
+var errStopped = errors.New("watcher stopped")
+
+func (w *retryWatcher) result() (error, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.kind == errStopped {
+		return nil, ""
+	}
+	return w.kind, w.verdict
+}
+
+// retryMessage is the error part of restic's "X returned error, retrying
+// after 1.2s: <error>" line.
+func retryMessage(line string) string {
+	if i := strings.Index(line, "retrying after "); i >= 0 {
+		if j := strings.Index(line[i:], ": "); j >= 0 {
+			return line[i+j+2:]
+		}
+	}
+	return line
 }
 
 // lineTail keeps the last n lines written to it, each cut to maxLineLen so a
@@ -356,9 +492,14 @@ type lineTail struct {
 	n       int
 	lines   []string
 	partial []byte
+	// onLine, when set, sees every complete line as it arrives.
+	onLine  func(string)
+	watcher *retryWatcher
 }
 
 const maxLineLen = 1024
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
 func newLineTail(n int) *lineTail { return &lineTail{n: n} }
 
@@ -391,7 +532,13 @@ func appendCapped(dst, src []byte) []byte {
 }
 
 func (t *lineTail) push(line string) {
-	t.lines = append(t.lines, strings.TrimRight(line, "\r"))
+	// restic clears the terminal line before some messages, even when
+	// stderr is not a terminal.
+	line = ansiEscape.ReplaceAllString(strings.TrimRight(line, "\r"), "")
+	if t.onLine != nil {
+		t.onLine(line)
+	}
+	t.lines = append(t.lines, line)
 	if len(t.lines) > t.n {
 		t.lines = t.lines[len(t.lines)-t.n:]
 	}

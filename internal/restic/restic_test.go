@@ -299,7 +299,7 @@ func TestOpenErrors(t *testing.T) {
 		"s3 wrong access key": {b: s3Repo, creds: map[string]string{"AWS_ACCESS_KEY_ID": "nobody", "AWS_SECRET_ACCESS_KEY": "bad-Secret-Key-31337"}, want: ErrAccessDenied,
 			wantMsg: "refused the credentials"},
 		"s3 unreachable": {b: Backend{Provider: ProviderS3, Endpoint: "http://127.0.0.1:" + strconv.Itoa(closed), Bucket: "stash"}, creds: s3Creds,
-			timeout: 8 * time.Second, want: ErrUnreachable, wantMsg: "cannot reach the backend of s3:http://127.0.0.1:" + strconv.Itoa(closed) + "/stash"},
+			want: ErrUnreachable, wantMsg: "cannot reach the backend of s3:http://127.0.0.1:" + strconv.Itoa(closed) + "/stash"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -315,7 +315,12 @@ func TestOpenErrors(t *testing.T) {
 			r := newTestRepo(t, tc.b, pw, tc.creds, log)
 			start := time.Now()
 			err := r.Open(ctxFor(t, timeout))
-			t.Logf("Open took %v: %v", time.Since(start).Round(time.Millisecond), err)
+			took := time.Since(start)
+			t.Logf("Open took %v: %v", took.Round(time.Millisecond), err)
+			// restic alone would retry for 15 minutes.
+			if took > 20*time.Second {
+				t.Errorf("Open took %v; it must give up within 20s", took)
+			}
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Open = %v, want %v", err, tc.want)
 			}
@@ -334,12 +339,32 @@ func TestOpenErrors(t *testing.T) {
 			log.assertNone(t, pw, tc.creds["AWS_SECRET_ACCESS_KEY"])
 			// OpenOrInit must not create a repository over a wrong password
 			// or an unreachable backend.
-			if tc.want != ErrRepositoryNotFound {
+			if tc.want != ErrRepositoryNotFound && tc.want != ErrUnreachable {
 				if _, err := r.OpenOrInit(ctxFor(t, timeout)); !errors.Is(err, tc.want) {
 					t.Fatalf("OpenOrInit = %v, want %v", err, tc.want)
 				}
 			}
 		})
+	}
+}
+
+// TestOpenOrInitMissingBucket records what restic does with a bucket that
+// does not exist: Open reports ErrRepositoryNotFound, and init creates the
+// bucket along with the repository.
+func TestOpenOrInitMissingBucket(t *testing.T) {
+	s3 := testenv.StartS3(t, "stash")
+	b := Backend{Provider: ProviderS3, Endpoint: s3.URL(), Bucket: "created-by-init", Prefix: "p"}
+	r := newTestRepo(t, b, testPassword, map[string]string{"AWS_ACCESS_KEY_ID": s3.AccessKey, "AWS_SECRET_ACCESS_KEY": s3.SecretKey}, nil)
+	ctx := ctxFor(t, time.Minute)
+	if err := r.Open(ctx); !errors.Is(err, ErrRepositoryNotFound) {
+		t.Fatalf("Open = %v, want ErrRepositoryNotFound", err)
+	}
+	created, err := r.OpenOrInit(ctx)
+	if err != nil || !created {
+		t.Fatalf("OpenOrInit = %v, %v", created, err)
+	}
+	if err := r.Open(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
