@@ -126,6 +126,19 @@ func writeOutput(dir string, v any) error {
 	return nil
 }
 
+// prepareOutputDir creates the output directory before any work starts: a
+// backup whose result cannot be recorded is wasted, so that failure comes
+// first and fast.
+func prepareOutputDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	return nil
+}
+
 func readOutput(dir string, v any) error {
 	p := filepath.Join(dir, OutputFileName)
 	data, err := os.ReadFile(p)

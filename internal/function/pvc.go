@@ -94,6 +94,9 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 // RunBackupPVC is the backup-pvc command: back up, write output.json, print
 // a summary. It returns an error only when the result could not be recorded.
 func RunBackupPVC(ctx context.Context, o BackupPVCOptions, stdout io.Writer) error {
+	if err := prepareOutputDir(o.OutputDir); err != nil {
+		return err
+	}
 	out := BackupPVC(ctx, o)
 	return Finish(o.OutputDir, out, out.Failed(), BackupSummaryText(out), stdout)
 }
@@ -176,6 +179,9 @@ func RestorePVC(ctx context.Context, o RestorePVCOptions) RestoreOutput {
 // print a summary. It returns an error only when the result could not be
 // recorded.
 func RunRestorePVC(ctx context.Context, o RestorePVCOptions, stdout io.Writer) error {
+	if err := prepareOutputDir(o.OutputDir); err != nil {
+		return err
+	}
 	out := RestorePVC(ctx, o)
 	return Finish(o.OutputDir, out, out.Failed(), RestoreSummaryText(out), stdout)
 }

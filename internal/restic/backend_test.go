@@ -282,6 +282,8 @@ func TestClassify(t *testing.T) {
 		"s3 denied":           {1, "Fatal: unable to open config file: Stat: Access Denied.", ErrAccessDenied},
 		"s3 bad key":          {1, "The AWS Access Key Id you provided does not exist in our records. (InvalidAccessKeyId)", ErrAccessDenied},
 		"old restic password": {1, "Fatal: wrong password or no key found", ErrWrongPassword},
+		"no latest":           {1, "Fatal: failed to find snapshot: snapshot filter (Paths:[/x] Tags:[] Hosts:[h]): no snapshot found", ErrSnapshotNotFound},
+		"no such id":          {1, `Fatal: failed to find snapshot: no matching ID found for prefix "deadbeef"`, ErrSnapshotNotFound},
 		"unclassified":        {1, "Fatal: something else", nil},
 	}
 	for name, tc := range tests {

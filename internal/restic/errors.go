@@ -24,6 +24,9 @@ var (
 	ErrAccessDenied = errors.New("backend access denied")
 	// ErrLocked: another restic process holds a lock (restic exit code 11).
 	ErrLocked = errors.New("repository locked")
+	// ErrSnapshotNotFound: no snapshot matches the id, or the host and
+	// path filters of "latest".
+	ErrSnapshotNotFound = errors.New("snapshot not found")
 	// ErrIncomplete: backup saved a snapshot but could not read some files
 	// (restic exit code 3).
 	ErrIncomplete = errors.New("backup incomplete")
@@ -79,6 +82,8 @@ func (e *CommandError) Error() string {
 		return withDetail(fmt.Sprintf("cannot reach the backend of %s: check the endpoint and that the storage service is up and reachable from this pod", e.Repository))
 	case ErrAccessDenied:
 		return withDetail(fmt.Sprintf("the backend of %s refused the credentials: check the storage Secret's access keys and their permissions on the bucket", e.Repository))
+	case ErrSnapshotNotFound:
+		return withDetail(fmt.Sprintf("no matching snapshot in %s: check the snapshot id, or the paths and source host name of the latest snapshot to use", e.Repository))
 	case ErrIncomplete:
 		return withDetail(fmt.Sprintf("backup to %s is incomplete: restic saved a snapshot but could not read some files; check the files' permissions and that nothing removes them during the backup", e.Repository))
 	case ErrLocked:
@@ -144,6 +149,8 @@ func classify(exitCode int, stderr string) error {
 		return ErrWrongPassword
 	case has("repository does not exist", "the specified bucket does not exist", "nosuchbucket", "bucket does not exist"):
 		return ErrRepositoryNotFound
+	case has("no snapshot found", "no matching id found", "failed to find snapshot"):
+		return ErrSnapshotNotFound
 	case has("accessdenied", "access denied", "invalidaccesskeyid", "signaturedoesnotmatch",
 		"access key id you provided does not exist", "no user exists with the provided access key",
 		"signature we calculated does not match", "401 unauthorized", "403 forbidden", "authentication failed"):

@@ -30,7 +30,7 @@ func TestUpsertBackupHostsPhases(t *testing.T) {
 		"waiting for a host": {2, [][]stashv1beta1.HostBackupStats{{host("host-0", ok)}}, "Running", "Running", 1},
 		// Stash checked only the host that reported last: this would have
 		// been Succeeded there.
-		"any host failed, not just the last": {2, [][]stashv1beta1.HostBackupStats{{host("host-0", failed)}, {host("host-1", ok)}}, "Failed", "Failed", 2},
+		"any host failed, not just the last":        {2, [][]stashv1beta1.HostBackupStats{{host("host-0", failed)}, {host("host-1", ok)}}, "Failed", "Failed", 2},
 		"a host reporting again replaces its entry": {1, [][]stashv1beta1.HostBackupStats{{host("host-0", failed)}, {host("host-0", ok)}}, "Succeeded", "Succeeded", 1},
 	}
 	for name, tc := range tests {

@@ -1,0 +1,56 @@
+// Package inputs reads, from the API server (through the manager's cache),
+// what the resolver needs: the Tasks and Functions, and a Repository.
+package inputs
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/resolve"
+)
+
+// Catalog lists every Task and Function. The resolver needs all of them to
+// suggest a name when a step names one that does not exist.
+func Catalog(ctx context.Context, c client.Reader) (resolve.Catalog, error) {
+	var tasks stashv1beta1.TaskList
+	if err := c.List(ctx, &tasks); err != nil {
+		return resolve.Catalog{}, fmt.Errorf("list Tasks: %w", err)
+	}
+	var fns stashv1beta1.FunctionList
+	if err := c.List(ctx, &fns); err != nil {
+		return resolve.Catalog{}, fmt.Errorf("list Functions: %w", err)
+	}
+	cat := resolve.Catalog{
+		Tasks:     make(map[string]*stashv1beta1.Task, len(tasks.Items)),
+		Functions: make(map[string]*stashv1beta1.Function, len(fns.Items)),
+	}
+	for i := range tasks.Items {
+		cat.Tasks[tasks.Items[i].Name] = &tasks.Items[i]
+	}
+	for i := range fns.Items {
+		cat.Functions[fns.Items[i].Name] = &fns.Items[i]
+	}
+	return cat, nil
+}
+
+// Repository gets a Repository, or nil when it does not exist (the resolver
+// then reports it as not found, with the invoker's field path).
+func Repository(ctx context.Context, c client.Reader, namespace, name string) (*stashv1alpha1.Repository, error) {
+	if name == "" {
+		return nil, nil
+	}
+	var repo stashv1alpha1.Repository
+	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &repo)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get Repository %s/%s: %w", namespace, name, err)
+	}
+	return &repo, nil
+}
