@@ -473,3 +473,90 @@ func TestNiceWrapperRuns(t *testing.T) {
 		t.Fatalf("command line starts %q", got)
 	}
 }
+
+// TestCheckFindsCorruption: a damaged pack makes Check report integrity
+// false without an error, which is what output.json's integrity means.
+func TestCheckFindsCorruption(t *testing.T) {
+	b, creds := localBackend(t)
+	r := newTestRepo(t, b, testPassword, creds, nil)
+	ctx := ctxFor(t, 2*time.Minute)
+	if _, err := r.OpenOrInit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"f": strings.Repeat("data", 10000)})
+	if _, err := r.Backup(ctx, []string{src}, "h", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Check(ctx, ""); err != nil || !ok {
+		t.Fatalf("Check of a sound repository = %v, %v", ok, err)
+	}
+	var packs []string
+	_ = filepath.WalkDir(filepath.Join(b.Bucket, "data"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			packs = append(packs, p)
+		}
+		return err
+	})
+	if len(packs) == 0 {
+		t.Fatal("no pack files found")
+	}
+	for _, p := range packs {
+		if err := os.Chmod(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0xff
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok, err := r.Check(ctx, "100%")
+	if err != nil || ok {
+		t.Fatalf("Check of a corrupted repository = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func TestRetryWatcher(t *testing.T) {
+	const (
+		refused  = `Stat(<config/>) returned error, retrying after 1.2s: Stat: dial tcp 127.0.0.1:1: connect: connection refused`
+		noBucket = `Stat(<config/>) returned error, retrying after 1.2s: Stat: The specified bucket does not exist.`
+		ok       = `Stat(<config/>) operation successful after 2 retries`
+	)
+	tests := map[string]struct {
+		lines    []string
+		wait     time.Duration
+		want     error
+		wantLine string
+	}{
+		"permanent error stops at once": {lines: []string{noBucket}, want: ErrRepositoryNotFound, wantLine: noBucket},
+		"unreachable waits for grace":   {lines: []string{refused}, wait: 150 * time.Millisecond, want: ErrUnreachable, wantLine: refused},
+		"unreachable within grace":      {lines: []string{refused}, want: nil},
+		"recovery resets the grace":     {lines: []string{refused, ok}, wait: 150 * time.Millisecond, want: nil},
+		"other lines are ignored":       {lines: []string{"Fatal: connection refused"}, wait: 150 * time.Millisecond, want: nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			interrupted := make(chan struct{}, 1)
+			w := newRetryWatcher(50*time.Millisecond, func() { interrupted <- struct{}{} })
+			for _, l := range tc.lines {
+				w.line(l)
+			}
+			time.Sleep(tc.wait)
+			kind, line := w.result()
+			w.stop()
+			if kind != tc.want || (tc.want != nil && line != tc.wantLine) {
+				t.Fatalf("result = %v, %q; want %v", kind, line, tc.want)
+			}
+			if got := len(interrupted) == 1; got != (tc.want != nil) {
+				t.Fatalf("interrupted = %v", got)
+			}
+			if tc.want != nil && retryMessage(line) == line {
+				t.Fatalf("retryMessage did not strip the prefix of %q", line)
+			}
+		})
+	}
+}
