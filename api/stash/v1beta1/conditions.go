@@ -32,4 +32,19 @@ const (
 	ReasonInvokerNotFound   = "InvokerNotFound"
 	ReasonSkipped           = "ConcurrentSessionRunning"
 	ReasonReplaced          = "ReplacedByNewerSession"
+	// ReasonJobDeleted: the session's Job disappeared before every host reported.
+	ReasonJobDeleted = "JobDeleted"
+	// ReasonHostNotReported: the Job finished but no host wrote its result
+	// (the Task's last step is not update-status, or it could not run).
+	ReasonHostNotReported = "HostNotReported"
+	// ReasonHostPhaseUnknown: a restore host reported phase Unknown.
+	ReasonHostPhaseUnknown = "HostPhaseUnknown"
+)
+
+// The WipedOut condition of a Repository being deleted with spec.wipeOut.
+const (
+	ConditionWipedOut    = "WipedOut"
+	ReasonWipeOutStarted = "WipeOutStarted"
+	ReasonWipedOut       = "WipedOut"
+	ReasonWipeOutFailed  = "WipeOutFailed"
 )

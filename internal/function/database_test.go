@@ -1,0 +1,519 @@
+package function
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/yaml"
+
+	"github.com/spf13/pflag"
+
+	appcatalog "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
+	"github.com/stash-operator/stash/api/stash/v1alpha1"
+	"github.com/stash-operator/stash/api/stash/v1beta1"
+	catalogfiles "github.com/stash-operator/stash/config/catalog"
+	"github.com/stash-operator/stash/internal/resolve/subst"
+	"github.com/stash-operator/stash/internal/restic"
+	"github.com/stash-operator/stash/internal/testenv"
+)
+
+func TestSplitArgs(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		"empty":                {in: "", want: nil},
+		"blanks":               {in: " \t\n ", want: nil},
+		"catalog default":      {in: "--all-databases", want: []string{"--all-databases"}},
+		"whitespace separated": {in: "  --clean\t--if-exists \n -v ", want: []string{"--clean", "--if-exists", "-v"}},
+		"single quotes":        {in: `--exclude-database='my db'`, want: []string{"--exclude-database=my db"}},
+		"double quotes":        {in: `--exclude-database="a \"b\" c\\d"`, want: []string{`--exclude-database=a "b" c\d`}},
+		"backslash in double":  {in: `"a\nb"`, want: []string{`a\nb`}},
+		"escaped space":        {in: `a\ b c`, want: []string{"a b", "c"}},
+		"empty quoted word":    {in: `--x '' y`, want: []string{"--x", "", "y"}},
+		// No shell runs: what a shell would expand stays as written.
+		"no expansion":     {in: `$HOME * ; $(id) | x`, want: []string{"$HOME", "*", ";", "$(id)", "|", "x"}},
+		"unterminated":     {in: `--x 'abc`, wantErr: "unterminated quote"},
+		"unterminated dbl": {in: `"abc`, wantErr: "unterminated quote"},
+		"lone backslash":   {in: `abc\`, wantErr: "lone backslash"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := splitArgs(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("splitArgs(%q) = %q, %v; want error %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("splitArgs(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestClientConfigAddress(t *testing.T) {
+	str := func(s string) *string { return &s }
+	tests := map[string]struct {
+		cc       appcatalog.ClientConfig
+		wantHost string
+		wantPort int
+		wantErr  string
+	}{
+		"service with port":     {cc: appcatalog.ClientConfig{Service: &appcatalog.ServiceReference{Name: "pg", Port: 5433}}, wantHost: "pg", wantPort: 5433},
+		"service default port":  {cc: appcatalog.ClientConfig{Service: &appcatalog.ServiceReference{Name: "pg"}}, wantHost: "pg", wantPort: 5432},
+		"service wins over url": {cc: appcatalog.ClientConfig{URL: str("postgresql://other:1"), Service: &appcatalog.ServiceReference{Name: "pg"}}, wantHost: "pg", wantPort: 5432},
+		"service without name":  {cc: appcatalog.ClientConfig{Service: &appcatalog.ServiceReference{Port: 1}}, wantErr: "service has no name"},
+		"url":                   {cc: appcatalog.ClientConfig{URL: str("postgresql://127.0.0.1:6543/postgres?sslmode=disable")}, wantHost: "127.0.0.1", wantPort: 6543},
+		"url default port":      {cc: appcatalog.ClientConfig{URL: str("postgres://db.example")}, wantHost: "db.example", wantPort: 5432},
+		"url host:port":         {cc: appcatalog.ClientConfig{URL: str("db:7000")}, wantHost: "db", wantPort: 7000},
+		"url ipv6":              {cc: appcatalog.ClientConfig{URL: str("postgresql://[::1]:5444")}, wantHost: "::1", wantPort: 5444},
+		"url with userinfo":     {cc: appcatalog.ClientConfig{URL: str("postgresql://u:hunter2@db:5000")}, wantHost: "db", wantPort: 5000},
+		"mysql driver dsn":      {cc: appcatalog.ClientConfig{URL: str("root:pw@tcp(mysql.demo:3307)/")}, wantHost: "mysql.demo", wantPort: 3307},
+		"mysql dsn no port":     {cc: appcatalog.ClientConfig{URL: str("tcp(mysql)/")}, wantHost: "mysql", wantPort: 5432},
+		"neither":               {cc: appcatalog.ClientConfig{}, wantErr: "neither service nor url"},
+		"bad port":              {cc: appcatalog.ClientConfig{URL: str("postgresql://u:hunter2@db:99999")}, wantErr: "not a TCP port"},
+		"no host":               {cc: appcatalog.ClientConfig{URL: str("postgresql://u:hunter2@:5432")}, wantErr: "names no host"},
+		"unparsable":            {cc: appcatalog.ClientConfig{URL: str("postgresql://u:hunter2@db:5432/%zz")}, wantErr: "is not a URL"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			host, port, err := clientConfigAddress(tc.cc, 5432)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %q %d %v, want error %q", host, port, err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("error repeats the URL's password: %v", err)
+				}
+				return
+			}
+			if err != nil || host != tc.wantHost || port != tc.wantPort {
+				t.Fatalf("got %q %d %v, want %q %d", host, port, err, tc.wantHost, tc.wantPort)
+			}
+		})
+	}
+}
+
+func TestTransformSecret(t *testing.T) {
+	extra := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "extra"}, Data: map[string][]byte{"password": []byte("from-extra"), "x": []byte("1")}}
+	cl := fake.NewClientBuilder().WithObjects(extra).Build()
+	in := map[string][]byte{"user": []byte("app"), "pass": []byte("pw"), "junk": []byte("j")}
+	tests := map[string]struct {
+		transforms []appcatalog.SecretTransform
+		want       map[string]string
+		wantErr    string
+	}{
+		"none": {want: map[string]string{"user": "app", "pass": "pw", "junk": "j"}},
+		"rename, add and remove in order": {
+			transforms: []appcatalog.SecretTransform{
+				{RenameKey: &appcatalog.RenameKeyTransform{From: "user", To: "POSTGRES_USER"}},
+				{RenameKey: &appcatalog.RenameKeyTransform{From: "missing", To: "ignored"}},
+				{AddKey: &appcatalog.AddKeyTransform{Key: "POSTGRES_PASSWORD", Value: []byte("added")}},
+				{RemoveKey: &appcatalog.RemoveKeyTransform{Key: "junk"}},
+			},
+			want: map[string]string{"POSTGRES_USER": "app", "pass": "pw", "POSTGRES_PASSWORD": "added"},
+		},
+		"rename overwrites": {
+			transforms: []appcatalog.SecretTransform{{RenameKey: &appcatalog.RenameKeyTransform{From: "pass", To: "user"}}},
+			want:       map[string]string{"user": "pw", "junk": "j"},
+		},
+		"addKeysFrom": {
+			transforms: []appcatalog.SecretTransform{{AddKeysFrom: &appcatalog.AddKeysFromTransform{SecretRef: &corev1.LocalObjectReference{Name: "extra"}}}},
+			want:       map[string]string{"user": "app", "pass": "pw", "junk": "j", "password": "from-extra", "x": "1"},
+		},
+		"addKeysFrom missing secret": {
+			transforms: []appcatalog.SecretTransform{{AddKeysFrom: &appcatalog.AddKeysFromTransform{SecretRef: &corev1.LocalObjectReference{Name: "nope"}}}},
+			wantErr:    "[0].addKeysFrom: Secret demo/nope not found",
+		},
+		"rename without target": {
+			transforms: []appcatalog.SecretTransform{{}, {RenameKey: &appcatalog.RenameKeyTransform{From: "user"}}},
+			wantErr:    "[1].renameKey needs both from and to",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := transformSecret(t.Context(), cl, "demo", in, tc.transforms)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotS := map[string]string{}
+			for k, v := range got {
+				gotS[k] = string(v)
+			}
+			if !reflect.DeepEqual(gotS, tc.want) {
+				t.Fatalf("got %v, want %v", gotS, tc.want)
+			}
+		})
+	}
+	if string(in["user"]) != "app" || len(in) != 3 {
+		t.Fatalf("the Secret's own data was modified: %v", in)
+	}
+}
+
+// TestAppBindingConnection reads connections through a fake client; the
+// real API server path is in TestPGAppBinding.
+func TestAppBindingConnection(t *testing.T) {
+	url := "postgresql://10.0.0.1:5433"
+	objs := []runtime.Object{
+		&appcatalog.AppBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "pg"},
+			Spec: appcatalog.AppBindingSpec{ClientConfig: appcatalog.ClientConfig{URL: &url}, Secret: &corev1.LocalObjectReference{Name: "pg-auth"}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "pg-auth"},
+			Data: map[string][]byte{"POSTGRES_USER": []byte("postgres"), "POSTGRES_PASSWORD": []byte("Secret-PW-1")}},
+		&appcatalog.AppBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "mysql"},
+			Spec: appcatalog.AppBindingSpec{ClientConfig: appcatalog.ClientConfig{Service: &appcatalog.ServiceReference{Name: "mysql"}}, Secret: &corev1.LocalObjectReference{Name: "generic"}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "generic"},
+			Data: map[string][]byte{"username": []byte("admin"), "password": []byte("")}},
+		&appcatalog.AppBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "no-secret"},
+			Spec: appcatalog.AppBindingSpec{ClientConfig: appcatalog.ClientConfig{URL: &url}}},
+		&appcatalog.AppBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "dangling"},
+			Spec: appcatalog.AppBindingSpec{ClientConfig: appcatalog.ClientConfig{URL: &url}, Secret: &corev1.LocalObjectReference{Name: "gone"}}},
+		&appcatalog.AppBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "wrong-keys"},
+			Spec: appcatalog.AppBindingSpec{ClientConfig: appcatalog.ClientConfig{URL: &url}, Secret: &corev1.LocalObjectReference{Name: "pg-auth"}}},
+	}
+	scheme := runtime.NewScheme()
+	_ = corev1.AddToScheme(scheme)
+	_ = appcatalog.AddToScheme(scheme)
+	cl := fake.NewClientBuilder().WithScheme(scheme).WithRuntimeObjects(objs...).Build()
+	tests := map[string]struct {
+		name    string
+		engine  *engine
+		want    connection
+		wantErr string
+	}{
+		"postgres keys and url":   {name: "pg", engine: &postgres, want: connection{Host: "10.0.0.1", Port: 5433, User: "postgres", Password: "Secret-PW-1"}},
+		"generic keys, service":   {name: "mysql", engine: &mysql, want: connection{Host: "mysql", Port: 3306, User: "admin", Password: ""}},
+		"missing appbinding":      {name: "nope", engine: &postgres, wantErr: "AppBinding demo/nope not found: check --appbinding (the target's name) and --namespace"},
+		"no secret":               {name: "no-secret", engine: &postgres, wantErr: "AppBinding demo/no-secret has no spec.secret"},
+		"missing secret":          {name: "dangling", engine: &postgres, wantErr: "Secret demo/gone not found: it is named by AppBinding demo/dangling spec.secret"},
+		"secret lacks mysql keys": {name: "wrong-keys", engine: &mysql, wantErr: "has none of the keys MYSQL_ROOT_USERNAME, username"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := appBindingConnection(t.Context(), cl, "demo", tc.name, tc.engine)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSecretNeverFormats: a connection printed by mistake shows no password.
+func TestSecretNeverFormats(t *testing.T) {
+	c := connection{Host: "h", Port: 1, User: "u", Password: "Top-Secret-42"}
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c.Password)} {
+		if strings.Contains(s, "Top-Secret-42") {
+			t.Fatalf("password formatted: %s", s)
+		}
+	}
+	env := childEnv(&postgres, c)
+	if !contains(env, "PGPASSWORD=Top-Secret-42") {
+		t.Fatal("the child gets no PGPASSWORD")
+	}
+	for _, a := range postgres.connArgs(c) {
+		if strings.Contains(a, "Top-Secret-42") {
+			t.Fatal("the password is an argument")
+		}
+	}
+	t.Setenv("MYSQL_PWD", "stale")
+	for _, kv := range childEnv(&postgres, connection{}) {
+		if strings.HasPrefix(kv, "MYSQL_PWD=") || strings.HasPrefix(kv, "PGPASSWORD=") {
+			t.Fatalf("child env keeps %s", kv)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPsqlErrors(t *testing.T) {
+	tests := map[string]struct {
+		stderr  string
+		wantErr string // empty: the restore succeeds
+	}{
+		"clean":         {stderr: ""},
+		"notices only":  {stderr: "psql:<stdin>:1: NOTICE:  database \"x\" does not exist, skipping\n"},
+		"existing role": {stderr: "psql:<stdin>:14: ERROR:  role \"postgres\" already exists\n"},
+		"existing db and table": {stderr: "psql:<stdin>:30: ERROR:  database \"shop\" already exists\n" +
+			"psql:<stdin>:40: ERROR:  relation \"orders\" already exists\n"},
+		"duplicate key": {
+			stderr: "psql:<stdin>:14: ERROR:  role \"postgres\" already exists\n" +
+				"psql:<stdin>:50: ERROR:  duplicate key value violates unique constraint \"orders_pkey\"\n" +
+				"DETAIL:  Key (id)=(1) already exists.\nCONTEXT:  COPY orders, line 1\n",
+			wantErr: `psql reported 1 failed statement(s), so the databases are only partly restored: psql:<stdin>:50: ERROR:  duplicate key value violates unique constraint "orders_pkey"`,
+		},
+		"failed connect": {
+			stderr:  "psql:<stdin>:60: \\connect: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  database \"gone\" does not exist\n",
+			wantErr: `FATAL:  database "gone" does not exist`,
+		},
+		"many": {
+			stderr:  strings.Repeat("psql:<stdin>:9: ERROR:  permission denied for table t\n", 5),
+			wantErr: "reported 5 failed statement(s)",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := &psqlErrors{}
+			s := newStderrLines(p.line)
+			_, _ = s.Write([]byte(tc.stderr))
+			s.flush()
+			err := p.err("psql")
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want none", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	p := &psqlErrors{}
+	for range 5 {
+		p.line("psql:<stdin>:9: ERROR:  boom")
+	}
+	if err := p.err("psql"); !strings.HasSuffix(err.Error(), "; and 2 more") {
+		t.Fatalf("err = %v, want the count of the errors not shown", err)
+	}
+}
+
+func TestStderrLinesKeepsTail(t *testing.T) {
+	s := newStderrLines(nil)
+	for i := range 25 {
+		fmt.Fprintf(s, "line %d\n", i)
+	}
+	_, _ = s.Write([]byte(strings.Repeat("x", 5000))) // runaway line without newline
+	got := s.tail()
+	if strings.Contains(got, "line 14;") || !strings.HasPrefix(got, "line 15; ") || !strings.HasSuffix(got, strings.Repeat("x", stderrLineMax)) {
+		t.Fatalf("tail = %.200q...", got)
+	}
+}
+
+// TestCatalogArgsParse substitutes the catalog's database Functions the way
+// the resolver would for a Job (variables not set take their defaults) and
+// parses the result with the command's flags.
+func TestCatalogArgsParse(t *testing.T) {
+	vars := map[string]string{
+		"REPOSITORY_PROVIDER": "s3", "REPOSITORY_BUCKET": "b", "REPOSITORY_ENDPOINT": "http://minio:9000",
+		"REPOSITORY_PREFIX": "demo/db", "HOSTNAME": "", "outputDir": "/tmp/output", "NAMESPACE": "demo",
+		"TARGET_NAME": "sample-db", "RESTORE_SNAPSHOTS": "", "SOURCE_HOSTNAME": "", "RETENTION_KEEP_LAST": "5",
+	}
+	type parsed struct {
+		db         DatabaseOptions
+		snapshots  []string
+		sourceHost string
+	}
+	tests := map[string]struct {
+		parse func(fs *pflag.FlagSet, args []string) (parsed, error)
+		want  parsed
+	}{
+		"function-postgres-backup-15.yaml": {
+			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
+				var o BackupPGOptions
+				o.AddFlags(fs)
+				err := fs.Parse(args)
+				return parsed{db: o.DatabaseOptions}, err
+			},
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", ExtraArgs: "", WaitTimeout: 300}},
+		},
+		"function-postgres-restore-15.yaml": {
+			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
+				var o RestorePGOptions
+				o.AddFlags(fs)
+				err := fs.Parse(args)
+				return parsed{db: o.DatabaseOptions, snapshots: o.Snapshots, sourceHost: o.SourceHostname}, err
+			},
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", WaitTimeout: 300}, snapshots: []string{}},
+		},
+		"function-mysql-backup-10.11.yaml": {
+			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
+				var o BackupMySQLOptions
+				o.AddFlags(fs)
+				err := fs.Parse(args)
+				return parsed{db: o.DatabaseOptions}, err
+			},
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", ExtraArgs: "--all-databases", WaitTimeout: 300}},
+		},
+		"function-mysql-restore-10.11.yaml": {
+			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
+				var o RestoreMySQLOptions
+				o.AddFlags(fs)
+				err := fs.Parse(args)
+				return parsed{db: o.DatabaseOptions, snapshots: o.Snapshots, sourceHost: o.SourceHostname}, err
+			},
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", WaitTimeout: 300}, snapshots: []string{}},
+		},
+	}
+	for file, tc := range tests {
+		t.Run(file, func(t *testing.T) {
+			data, err := fs.ReadFile(catalogfiles.FS, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fn v1beta1.Function
+			if err := yaml.UnmarshalStrict(data, &fn); err != nil {
+				t.Fatal(err)
+			}
+			var args []string
+			for _, a := range fn.Spec.Args[1:] { // [0] is the sub-command
+				v, err := subst.Eval(a, func(name string) (string, bool) { v, ok := vars[name]; return v, ok })
+				if err != nil {
+					t.Fatalf("%s: %v", a, err)
+				}
+				args = append(args, v)
+			}
+			got, err := tc.parse(pflag.NewFlagSet(file, pflag.ContinueOnError), args)
+			if err != nil {
+				t.Fatalf("the command rejects the catalog's arguments %q: %v", args, err)
+			}
+			// Only the database flags are compared; Setup has its own test.
+			if got.db.Provider != "s3" || got.db.Path != "demo/db" || got.db.OutputDir != "/tmp/output" {
+				t.Fatalf("common flags not parsed: %+v", got.db.Setup)
+			}
+			got.db.Setup = Setup{}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("parsed %+v\nwant   %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Helpers for the database tests against real servers.
+
+const dbRepoPassword = "db-repo-Password-5517"
+
+// dbSetup points Setup at path in a bucket of s3. Everything the run logs
+// goes to the returned buffer, so that tests can check it for secrets.
+func dbSetup(t *testing.T, s3 testenv.S3, path string) (Setup, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range map[string]string{"RESTIC_PASSWORD": dbRepoPassword, "AWS_ACCESS_KEY_ID": s3.AccessKey, "AWS_SECRET_ACCESS_KEY": s3.SecretKey} {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	return Setup{
+		Provider:     "s3",
+		Endpoint:     s3.URL(),
+		Bucket:       "stash",
+		Path:         path,
+		SecretDir:    dir,
+		ScratchDir:   t.TempDir(),
+		EnableCache:  true,
+		Hostname:     "host-0",
+		OutputDir:    filepath.Join(t.TempDir(), "output"),
+		ResticBinary: testenv.Binary(t, "restic"),
+		Retention:    v1alpha1.RetentionPolicy{KeepLast: 5},
+		Log:          &log,
+	}, &log
+}
+
+// repoSnapshots lists the repository's snapshots of every host.
+func repoSnapshots(t *testing.T, s Setup) []restic.Snapshot {
+	t.Helper()
+	s.Log = nil
+	repo, err := s.NewRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := repo.Snapshots(t.Context(), restic.SnapshotFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snaps
+}
+
+// assertNoSecrets fails t if any text holds one of the secrets.
+func assertNoSecrets(t *testing.T, secrets []string, texts map[string]string) {
+	t.Helper()
+	for where, text := range texts {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Errorf("a secret leaked into %s", where)
+			}
+		}
+	}
+}
+
+// outputFile is output.json as written, for secret checks.
+func outputFile(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, OutputFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// backupOK runs a backup with run and returns its single snapshot's stats.
+func backupOK(t *testing.T, run func(stdout *bytes.Buffer) error, outputDir string) v1beta1.SnapshotStats {
+	t.Helper()
+	var stdout bytes.Buffer
+	if err := run(&stdout); err != nil {
+		t.Fatalf("backup returned %v", err)
+	}
+	out, err := ReadBackupOutput(outputDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Failed() || len(out.HostBackupStats) != 1 || len(out.HostBackupStats[0].Snapshots) != 1 {
+		t.Fatalf("backup failed: %+v\n%s", out.HostBackupStats, stdout.String())
+	}
+	if r := out.Repository; r == nil || r.Integrity == nil || !*r.Integrity || r.SnapshotCount == 0 {
+		t.Fatalf("repository stats = %+v", out.Repository)
+	}
+	s := out.HostBackupStats[0].Snapshots[0]
+	if s.Path != DumpFileName || len(s.Name) != 8 || *s.FileStats.TotalFiles != 1 {
+		t.Fatalf("snapshot stats = %+v", s)
+	}
+	return s
+}
+
+// restoreResult runs a restore with run and returns its host entry.
+func restoreResult(t *testing.T, run func(stdout *bytes.Buffer) error, outputDir string) v1beta1.HostRestoreStats {
+	t.Helper()
+	var stdout bytes.Buffer
+	if err := run(&stdout); err != nil {
+		t.Fatalf("restore returned %v; a logical failure must only be recorded", err)
+	}
+	out, err := ReadRestoreOutput(outputDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.HostRestoreStats) != 1 {
+		t.Fatalf("restore output = %+v", out)
+	}
+	return out.HostRestoreStats[0]
+}
