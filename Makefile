@@ -13,6 +13,7 @@ help: ## List the targets.
 generate: ## Regenerate deepcopy code and the CRDs in config/crd/bases.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=stash-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify
 verify: ## Regenerate and fail if anything generated differs from the tree (CI runs it).

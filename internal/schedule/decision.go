@@ -89,10 +89,11 @@ func (s *Schedule) latest(from, to time.Time) time.Time {
 	if !to.After(from) {
 		return time.Time{}
 	}
-	for window := time.Minute; ; window *= 2 {
-		start := to.Add(-window)
-		if !start.After(from) {
-			start = from
+	span := to.Sub(from) // saturates rather than overflows
+	for window := time.Minute; ; window = doubled(window, span) {
+		start := from
+		if window < span {
+			start = to.Add(-window)
 		}
 		if first := s.Next(start); !first.IsZero() && !first.After(to) {
 			latest := first
@@ -105,6 +106,14 @@ func (s *Schedule) latest(from, to time.Time) time.Time {
 			return time.Time{}
 		}
 	}
+}
+
+// doubled is 2*w, at most limit, without overflow.
+func doubled(w, limit time.Duration) time.Duration {
+	if w > limit/2 {
+		return limit
+	}
+	return 2 * w
 }
 
 func laterOf(a, b time.Time) time.Time {

@@ -36,6 +36,8 @@ const (
 // Report says what happened to each object, by "Kind/name".
 type Report map[string]Outcome
 
+// +kubebuilder:rbac:groups=stash.appscode.com,resources=functions;tasks,verbs=get;list;watch;create;update
+
 // Installer runs once when the manager starts (as the leader).
 type Installer struct {
 	Client client.Client

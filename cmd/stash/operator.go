@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/stash-operator/stash/internal/kube"
+	"github.com/stash-operator/stash/internal/operator"
+	"github.com/stash-operator/stash/internal/version"
+
+	_ "time/tzdata" // schedules in any IANA time zone, even in a scratch image
+)
+
+func init() { rootCmd.AddCommand(newOperatorCommand()) }
+
+func newOperatorCommand() *cobra.Command {
+	var (
+		kubeconfig, metricsAddr, probeAddr, pullPolicy string
+		leaderElect, develLog                          bool
+		o                                              operator.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "operator",
+		Short: "Run the operator: schedules backups, runs sessions as Jobs, installs the default catalog",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.UseDevMode(develLog)))
+			switch p := corev1.PullPolicy(pullPolicy); p {
+			case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+				o.JobImagePullPolicy = p
+			default:
+				return usageError(fmt.Errorf("--job-image-pull-policy %q: use Always, IfNotPresent or Never", pullPolicy))
+			}
+			cfg, err := kube.Config(kubeconfig)
+			if err != nil {
+				return err
+			}
+			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+				Scheme:                 kube.Scheme,
+				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+				HealthProbeBindAddress: probeAddr,
+				LeaderElection:         leaderElect,
+				LeaderElectionID:       "stash-operator.stash.appscode.com",
+			})
+			if err != nil {
+				return fmt.Errorf("create the manager: %w", err)
+			}
+			if err := operator.Setup(mgr, o); err != nil {
+				return err
+			}
+			ctrl.Log.Info("starting the stash operator", "version", version.Version, "image", o.Image)
+			return mgr.Start(ctrl.SetupSignalHandler())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster)")
+	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica acts")
+	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.StringVar(&o.Image, "image", version.Image(), "the stash image that catalog Functions, hooks and wipe-out Jobs run")
+	f.StringVar(&pullPolicy, "job-image-pull-policy", string(corev1.PullIfNotPresent), "imagePullPolicy of the Jobs' containers")
+	f.DurationVar(&o.ImagePullGracePeriod, "image-pull-grace-period", 2*time.Minute, "how long a step may fail to pull its image before its session fails")
+	f.BoolVar(&develLog, "development-logs", false, "human-readable logs instead of JSON")
+	return cmd
+}

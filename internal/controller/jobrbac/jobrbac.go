@@ -1,0 +1,195 @@
+// Package jobrbac gives the pods of a session's Job their identity: a
+// ServiceAccount per invoker and a namespaced Role bound to it that allows
+// only what the data-plane commands do through the API (DESIGN §8).
+// update-status records host results in its session and repository
+// statistics in the Repository; the database Functions read the target's
+// AppBinding and the Secret it names. Everything else the Job needs (the
+// storage Secret, the target PVC) is mounted by the kubelet, which needs no
+// permission of the pod's account.
+//
+// The objects are owned by the invoker, so that they go when it goes, and
+// are brought back to the wanted state on every call: a Role someone edited
+// is rewritten, a RoleBinding pointing at another Role is replaced.
+package jobrbac
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/resolve"
+)
+
+// The operator creates Roles with the rules below, and Kubernetes lets a
+// subject grant only permissions it holds itself (RBAC escalation
+// prevention), so the operator needs each of them in addition to managing
+// the three kinds.
+//
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;create;update
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=get;create;update
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;create;update;delete
+// +kubebuilder:rbac:groups=stash.appscode.com,resources=backupsessions;restoresessions;repositories,verbs=get
+// +kubebuilder:rbac:groups=stash.appscode.com,resources=backupsessions/status;restoresessions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=stash.appscode.com,resources=repositories/status,verbs=get;update
+// +kubebuilder:rbac:groups=appcatalog.appscode.com,resources=appbindings,verbs=get
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Ensure creates or repairs the ServiceAccount, Role and RoleBinding that
+// the Jobs of owner (the invoker: a BackupConfiguration, or a
+// RestoreSession) run under, in namespace. serviceAccount is the account
+// the Job's pod names; when it is not the operator's account for owner
+// (resolve.ServiceAccountName), the user set runtimeSettings.pod
+// .serviceAccountName and owns its permissions, and Ensure does nothing.
+//
+// repositorySecret is the Repository's storage Secret. It is deliberately
+// not granted: the Job mounts it as a volume. The Secret rule stays
+// namespace-wide because the AppBinding's credentials Secret (and the
+// Secrets its secretTransforms read) are only known at run time.
+//
+// c should read from the API server rather than an informer cache: the
+// reads are few (one per session start) and a cache would make the
+// operator list and watch every ServiceAccount, Role and RoleBinding.
+func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, restore bool, repositorySecret string) error {
+	name := resolve.ServiceAccountName(restore, owner.GetName())
+	if serviceAccount != name {
+		return nil
+	}
+	gvk, err := apiutil.GVKForObject(owner, c.Scheme())
+	if err != nil {
+		return fmt.Errorf("job RBAC for %s/%s: %w", namespace, owner.GetName(), err)
+	}
+	labels := resolve.Labels(restore, gvk.Kind, owner.GetName(), nil)
+	meta := func() metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: namespace} }
+
+	sa := &corev1.ServiceAccount{ObjectMeta: meta()}
+	if err := apply(ctx, c, owner, sa, labels, func() {}); err != nil {
+		return err
+	}
+	role := &rbacv1.Role{ObjectMeta: meta()}
+	rules := Rules(restore, owner.GetName())
+	if err := apply(ctx, c, owner, role, labels, func() { role.Rules = rules }); err != nil {
+		return err
+	}
+	roleRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}
+	if err := replaceForeignRoleRef(ctx, c, client.ObjectKey{Namespace: namespace, Name: name}, roleRef); err != nil {
+		return err
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: meta()}
+	return apply(ctx, c, owner, binding, labels, func() {
+		binding.RoleRef = roleRef
+		binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: namespace}}
+	})
+}
+
+// Rules is the least a Job needs: update-status reads its session and
+// writes its status; a backup's update-status also records repository
+// statistics (a restore's does not touch the Repository); the database
+// Functions read the AppBinding and its credentials Secret; every command
+// may record Events. Nothing is listed or watched. A RestoreSession is its
+// own invoker, so its Role can name it; a backup invoker's sessions are new
+// objects every run and cannot be named in advance.
+func Rules(restore bool, invoker string) []rbacv1.PolicyRule {
+	sessions := "backupsessions"
+	var names []string
+	if restore {
+		sessions, names = "restoresessions", []string{invoker}
+	}
+	stash := stashv1beta1.GroupVersion.Group
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{stash}, Resources: []string{sessions}, ResourceNames: names, Verbs: []string{"get"}},
+		{APIGroups: []string{stash}, Resources: []string{sessions + "/status"}, ResourceNames: names, Verbs: []string{"get", "update", "patch"}},
+	}
+	if !restore {
+		rules = append(rules,
+			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories"}, Verbs: []string{"get"}},
+			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories/status"}, Verbs: []string{"get", "update"}})
+	}
+	return append(rules,
+		rbacv1.PolicyRule{APIGroups: []string{appcatalogv1alpha1.GroupVersion.Group}, Resources: []string{"appbindings"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+	)
+}
+
+// apply creates obj or updates it when mutate, the labels or the owner
+// reference change it.
+func apply(ctx context.Context, c client.Client, owner, obj client.Object, labels map[string]string, mutate func()) error {
+	_, err := controllerutil.CreateOrUpdate(ctx, c, obj, func() error {
+		mutate()
+		current := obj.GetLabels()
+		if current == nil {
+			current = map[string]string{}
+		}
+		for k, v := range labels {
+			current[k] = v
+		}
+		obj.SetLabels(current)
+		// A plain (not controller) owner reference: enough for garbage
+		// collection, and it cannot clash with a controller reference
+		// someone else put on an account of the same name.
+		return controllerutil.SetOwnerReference(owner, obj, c.Scheme())
+	})
+	if err != nil {
+		return fmt.Errorf("ensure %s %s/%s for the Job: %w", kindOf(c, obj), obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
+
+func kindOf(c client.Client, obj client.Object) string {
+	gvk, err := apiutil.GVKForObject(obj, c.Scheme())
+	if err != nil {
+		return fmt.Sprintf("%T", obj)
+	}
+	return gvk.Kind
+}
+
+// replaceForeignRoleRef deletes the RoleBinding key when it binds another
+// role: roleRef is immutable, so it cannot be corrected in place.
+func replaceForeignRoleRef(ctx context.Context, c client.Client, key client.ObjectKey, want rbacv1.RoleRef) error {
+	var existing rbacv1.RoleBinding
+	err := c.Get(ctx, key, &existing)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get RoleBinding %s: %w", key, err)
+	}
+	if equality.Semantic.DeepEqual(existing.RoleRef, want) {
+		return nil
+	}
+	if err := c.Delete(ctx, &existing, client.Preconditions{UID: &existing.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("replace RoleBinding %s that binds %s %s: %w", key, existing.RoleRef.Kind, existing.RoleRef.Name, err)
+	}
+	return nil
+}
+
+// DirectClient writes through c and reads from the API server through
+// reader: what Ensure wants from a manager (c = mgr.GetClient(), reader =
+// mgr.GetAPIReader()).
+func DirectClient(c client.Client, reader client.Reader) client.Client {
+	return directClient{Client: c, reader: reader}
+}
+
+type directClient struct {
+	client.Client
+	reader client.Reader
+}
+
+func (d directClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return d.reader.Get(ctx, key, obj, opts...)
+}
+
+func (d directClient) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return d.reader.List(ctx, list, opts...)
+}

@@ -1,0 +1,54 @@
+// Package operator wires the controllers, the default catalog installer and
+// the health checks into one controller-runtime manager.
+package operator
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+
+	"github.com/stash-operator/stash/internal/controller/catalog"
+	"github.com/stash-operator/stash/internal/controller/repository"
+	"github.com/stash-operator/stash/internal/resolve"
+)
+
+// Options are the operator's settings.
+type Options struct {
+	// Image of the stash binary: the catalog Functions, hooks and wipe-out Jobs run it.
+	Image string
+	// JobImagePullPolicy of every container of the Jobs the operator creates.
+	JobImagePullPolicy corev1.PullPolicy
+	// ImagePullGracePeriod: a step whose image cannot be pulled for longer fails its session.
+	ImagePullGracePeriod time.Duration
+	// Clock; nil means the real clock (tests inject a fake one).
+	Clock clock.Clock
+}
+
+// Leader election and the manager's own events.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Setup registers everything with mgr.
+func Setup(mgr ctrl.Manager, o Options) error {
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	resolveOpts := resolve.Options{Image: o.Image, ImagePullPolicy: o.JobImagePullPolicy}
+	_ = resolveOpts
+	if err := mgr.Add(&catalog.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
+		return fmt.Errorf("add the catalog installer: %w", err)
+	}
+	if err := (&repository.Reconciler{Client: mgr.GetClient(), Clock: o.Clock, Recorder: mgr.GetEventRecorder("stash-repository"),
+		Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the Repository controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.AddReadyzCheck("readyz", healthz.Ping)
+}
