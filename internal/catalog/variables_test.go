@@ -14,6 +14,7 @@ import (
 
 	"github.com/stash-operator/stash/api/stash/v1beta1"
 	catalogfiles "github.com/stash-operator/stash/config/catalog"
+	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/resolve/subst"
 )
 
@@ -51,6 +52,7 @@ var builtins = map[string]availability{
 	"REPOSITORY_ENDPOINT":        0, // s3 and rest only
 	"REPOSITORY_REGION":          0, // s3 only
 	"MAX_CONNECTIONS":            inBackup | inRestore,
+	"REPOSITORY_URL":             inBackup | inRestore,
 	"HOSTNAME":                   inBackup | inRestore,
 	"SOURCE_HOSTNAME":            inRestore,
 	"TARGET_NAME":                inBackup | inRestore,
@@ -527,5 +529,22 @@ func TestCheckVariablesUnknownTask(t *testing.T) {
 	got := checkVariables(nil, tasks, nil)
 	if len(got) != 1 || !strings.Contains(got[0], "not known to be a backup or a restore Task") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// The availability table above must not drift from the resolver: a name it
+// says is always set is one the resolver provides, and every name the
+// resolver provides is in the table. (Names with availability 0 may be
+// Stash names we do not provide: they are listed to catch misspellings.)
+func TestBuiltinTableMatchesResolver(t *testing.T) {
+	for name, avail := range builtins {
+		if avail != 0 && !slices.Contains(resolve.BuiltinNames, name) {
+			t.Errorf("the table says %s is always set, but the resolver does not provide it", name)
+		}
+	}
+	for _, name := range resolve.BuiltinNames {
+		if _, ok := builtins[name]; !ok {
+			t.Errorf("the resolver provides %s, but the table does not know it", name)
+		}
 	}
 }
