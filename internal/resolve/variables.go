@@ -10,6 +10,7 @@ import (
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/restic"
 )
 
 // The built-in variables, computed from the objects. docs/variables.md lists
@@ -153,32 +154,11 @@ func BackendOf(b stashv1alpha1.Backend) (Backend, error) {
 	return Backend{}, fmt.Errorf("names no provider: set one of local, s3, gcs, azure, swift, b2 or rest")
 }
 
-// ResticRepository is the repository string restic is given for b.
-func (b Backend) ResticRepository() string {
-	prefix := strings.Trim(b.Prefix, "/")
-	join := func(head string) string {
-		if prefix == "" {
-			return head
-		}
-		return head + "/" + prefix
-	}
-	switch b.Provider {
-	case "local":
-		return join(strings.TrimRight(b.Bucket, "/"))
-	case "s3":
-		endpoint := strings.TrimRight(b.Endpoint, "/")
-		if endpoint == "" {
-			endpoint = "s3.amazonaws.com"
-		}
-		return join("s3:" + endpoint + "/" + b.Bucket)
-	case "gcs":
-		return "gs:" + b.Bucket + ":/" + prefix
-	case "azure", "swift", "b2":
-		return b.Provider + ":" + b.Bucket + ":/" + prefix
-	case "rest":
-		return "rest:" + b.Endpoint
-	}
-	return ""
+// ResticRepository is the repository string restic is given for b: the
+// data plane computes it from the same fields, so REPOSITORY_URL is what the
+// Functions will open.
+func (b Backend) ResticRepository() (string, error) {
+	return restic.Backend{Provider: b.Provider, Bucket: b.Bucket, Endpoint: b.Endpoint, Region: b.Region, Prefix: b.Prefix}.Repository()
 }
 
 // vars is one scope of variables.
@@ -201,7 +181,11 @@ func repositoryVars(v vars, repo *stashv1alpha1.Repository) error {
 	v[VarRepositoryProvider] = b.Provider
 	v[VarRepositoryBucket] = b.Bucket
 	v[VarRepositoryPrefix] = b.Prefix
-	v[VarRepositoryURL] = b.ResticRepository()
+	repoURL, err := b.ResticRepository()
+	if err != nil {
+		return err
+	}
+	v[VarRepositoryURL] = repoURL
 	v[VarMaxConnections] = strconv.FormatInt(b.MaxConnections, 10)
 	v.setIf(b.Provider == "s3" || b.Provider == "rest", VarRepositoryEndpoint, b.Endpoint)
 	v.setIf(b.Provider == "s3", VarRepositoryRegion, b.Region)
