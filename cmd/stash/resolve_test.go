@@ -156,3 +156,26 @@ func TestResolveCLISynthesizesSessionAndPrintsJSON(t *testing.T) {
 		t.Fatalf("namespace %q: objects without one must get -n (default)", job.Namespace)
 	}
 }
+
+// The README's resolve example must keep working as written.
+func TestReadmeResolveExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)cat > /tmp/backup.yaml <<'YAML'\n(.*?)\nYAML\n`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no /tmp/backup.yaml example")
+	}
+	file := filepath.Join(t.TempDir(), "backup.yaml")
+	if err := os.WriteFile(file, m[1], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runStash(t, "resolve", "-f", file, "-n", "demo", "--backup-configuration", "data-backup")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "- backup-pvc") || !strings.Contains(stdout, "--backup-paths=/source/data") {
+		t.Fatalf("unexpected Job:\n%s", stdout)
+	}
+}
