@@ -7,7 +7,8 @@
 #     envtest  kube-apiserver + etcd (controller tests)
 #     data     restic, versitygw (S3), PostgreSQL 15, MariaDB 10.11 (data-plane tests)
 #     cluster  + kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
-#              containerd, runc, CNI plugins, umoci (single-node cluster)
+#              kubectl, containerd, runc, CNI plugins, umoci, mmdebstrap
+#              (single-node cluster: hack/local-cluster.sh, hack/build-images.sh)
 #
 # Prints, on stdout, lines to eval:
 #   KUBEBUILDER_ASSETS=<dir with kube-apiserver and etcd>
@@ -33,7 +34,7 @@ flock 9
 # throwaway instances on 127.0.0.1.
 packages=(curl ca-certificates)
 has data && packages+=(postgresql mariadb-server mariadb-client)
-has cluster && packages+=(containerd runc containernetworking-plugins umoci busybox-static iptables conntrack)
+has cluster && packages+=(containerd runc containernetworking-plugins umoci busybox-static iptables conntrack openssl jq mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -53,7 +54,7 @@ k8s_dir="$cache/k8s/$K8S_VERSION"
 mkdir -p "$k8s_dir"
 want=()
 if has envtest || has cluster; then want+=(kube-apiserver); fi
-has cluster && want+=(kube-controller-manager kube-scheduler kubelet kube-proxy)
+has cluster && want+=(kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 need=()
 for b in "${want[@]}"; do [ -x "$k8s_dir/$b" ] || need+=("$b"); done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -18,6 +18,9 @@ import (
 // replica (a stand-alone PVC, a database).
 const DefaultHost = "host-0"
 
+// lockWait is how long a data Function waits for another process's lock.
+const lockWait = 5 * time.Minute
+
 // Setup is the set of flags every data Function shares (reference §5.1,
 // §7.1): where the repository is, where its Secret is mounted, where to
 // write output.json, and the retention policy.
@@ -98,6 +101,9 @@ func (s *Setup) NewRepo() (*restic.Repo, error) {
 		Backend:     s.Backend(),
 		ScratchDir:  s.ScratchDir,
 		EnableCache: s.EnableCache,
+		// Targets sharing a repository run their Jobs independently; one's
+		// forget or check must wait out another's backup, not fail on it.
+		RetryLock: lockWait,
 	}
 	if s.Log != nil {
 		log := s.Log

@@ -255,12 +255,12 @@ func appBindingConnection(ctx context.Context, cl client.Reader, namespace, name
 	}
 	user, ok := firstKey(data, e.userKeys)
 	if !ok || user == "" {
-		return connection{}, fmt.Errorf("Secret %s/%s (of %s) has none of the keys %s after secretTransforms: add the database user under one of them",
+		return connection{}, fmt.Errorf("credentials Secret %s/%s (of %s) has none of the keys %s after secretTransforms: add the database user under one of them",
 			namespace, secretName, where, strings.Join(e.userKeys, ", "))
 	}
 	password, ok := firstKey(data, e.passwordKeys)
 	if !ok {
-		return connection{}, fmt.Errorf("Secret %s/%s (of %s) has none of the keys %s after secretTransforms: add the database password under one of them",
+		return connection{}, fmt.Errorf("credentials Secret %s/%s (of %s) has none of the keys %s after secretTransforms: add the database password under one of them",
 			namespace, secretName, where, strings.Join(e.passwordKeys, ", "))
 	}
 	return connection{Host: host, Port: port, User: user, Password: secret(password)}, nil
@@ -618,6 +618,7 @@ func (o DatabaseOptions) waitReady(ctx context.Context, e *engine, client string
 		cmd := p.command(actx)
 		cmd.Stderr = stderr
 		err := cmd.Run()
+		timedOut := actx.Err() != nil
 		cancel()
 		if err == nil {
 			if attempt > 1 {
@@ -628,10 +629,10 @@ func (o DatabaseOptions) waitReady(ctx context.Context, e *engine, client string
 		if ctx.Err() != nil {
 			return fmt.Errorf("waiting for %s at %s: %w", e.name, c.addr(), ctx.Err())
 		}
-		if actx.Err() != nil {
+		if timedOut {
 			err = fmt.Errorf("%s did not answer within %s", p.name(), attemptTimeout)
 		} else {
-			err = programError(actx, p.name(), err, stderr)
+			err = programError(ctx, p.name(), err, stderr)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {

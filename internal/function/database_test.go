@@ -517,3 +517,97 @@ func restoreResult(t *testing.T, run func(stdout *bytes.Buffer) error, outputDir
 	}
 	return out.HostRestoreStats[0]
 }
+
+// TestDumpToRepoChecksExitStatus pins the core promise with stand-in dump
+// programs: a snapshot is kept only when the dump exited 0, whenever it
+// fails, even after its last byte (when restic has all the data).
+func TestDumpToRepoChecksExitStatus(t *testing.T) {
+	secrets := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secrets, "RESTIC_PASSWORD"), []byte(dbRepoPassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := DatabaseOptions{Setup: Setup{Provider: "local", Bucket: filepath.Join(t.TempDir(), "repo"), SecretDir: secrets,
+		ScratchDir: t.TempDir(), ResticBinary: testenv.Binary(t, "restic")}}
+	repo, err := o.NewRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		script  string
+		wantErr string // empty: a snapshot holding "data" is kept
+	}{
+		"success": {script: `printf data`},
+		"fails at once": {script: `echo "bad option" >&2; exit 2`,
+			wantErr: "sh failed with exit code 2: bad option; no snapshot was kept"},
+		"fails midway": {script: `head -c 3000000 /dev/zero; echo "lost connection" >&2; exit 7`,
+			wantErr: "sh failed with exit code 7: lost connection; no snapshot was kept"},
+		// The output is complete before the exit status is known: restic
+		// must not take the end of the output for a good dump.
+		"fails after its output": {script: `printf data; exec >&-; sleep 1; echo "late failure" >&2; exit 3`,
+			wantErr: "sh failed with exit code 3: late failure; no snapshot was kept"},
+		"killed": {script: `printf data; kill -9 $$`,
+			wantErr: "sh was stopped (signal: killed); no snapshot was kept"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			host := strings.ReplaceAll(name, " ", "-")
+			dump := program{path: "/bin/sh", args: []string{"-c", tc.script}, env: os.Environ()}
+			sum, err := o.dumpToRepo(t.Context(), repo, dump, host)
+			snaps, lerr := repo.Snapshots(t.Context(), restic.SnapshotFilter{Host: host})
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr || sum != nil {
+					t.Fatalf("dumpToRepo = %v, %v; want error %q", sum, err, tc.wantErr)
+				}
+				if len(snaps) != 0 {
+					t.Fatalf("a failed dump left snapshots %+v", snaps)
+				}
+				return
+			}
+			if err != nil || len(snaps) != 1 || snaps[0].ID != sum.SnapshotID {
+				t.Fatalf("dumpToRepo = %+v, %v; snapshots %+v", sum, err, snaps)
+			}
+			var got bytes.Buffer
+			if err := repo.Dump(t.Context(), sum.SnapshotID, "", DumpFileName, &got); err != nil || got.String() != "data" {
+				t.Fatalf("dump = %q, %v", got.String(), err)
+			}
+		})
+	}
+
+	// Restore side: both the client's and restic's failures are reported.
+	sum, err := o.dumpToRepo(t.Context(), repo, program{path: "/bin/sh", args: []string{"-c", "head -c 3000000 /dev/zero"}, env: os.Environ()}, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	restores := map[string]struct {
+		script, snapshot string
+		wantErr          string // empty: success
+	}{
+		"client reads all":       {script: `cat > /dev/null`, snapshot: sum.SnapshotID},
+		"client fails":           {script: `cat > /dev/null; echo "syntax error" >&2; exit 4`, snapshot: sum.SnapshotID, wantErr: "sh failed with exit code 4: syntax error"},
+		"client fails at once":   {script: `echo "access denied" >&2; exit 1`, snapshot: sum.SnapshotID, wantErr: "sh failed with exit code 1: access denied"},
+		"client stops reading":   {script: `head -c 10 > /dev/null`, snapshot: sum.SnapshotID, wantErr: "read dumpfile.sql from the repository: "},
+		"snapshot without dump":  {script: `cat > /dev/null`, snapshot: "deadbeef", wantErr: "read dumpfile.sql from the repository: "},
+		"latest of unknown host": {script: `cat > /dev/null`, snapshot: restic.Latest, wantErr: "read dumpfile.sql from the repository: "},
+	}
+	for name, tc := range restores {
+		t.Run("restore "+name, func(t *testing.T) {
+			cl := program{path: "/bin/sh", args: []string{"-c", tc.script}, env: os.Environ()}
+			err := o.dumpToClient(t.Context(), &mysql, repo, cl, tc.snapshot, "no-such-host")
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("dumpToClient = %v, want %q...", err, tc.wantErr)
+			}
+		})
+	}
+}

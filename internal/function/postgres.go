@@ -30,7 +30,9 @@ var postgres = engine{
 	// pg_dumpall's script connects to each database itself; psql starts in
 	// postgres, which every server has. ON_ERROR_STOP=0 because the script
 	// re-creates roles that exist; psqlErrors judges the errors instead.
-	restoreArgs:      []string{"--dbname", "postgres", "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=0"},
+	// --file=-: stdin read as a script file, so that each error names
+	// its line in the dump.
+	restoreArgs:      []string{"--dbname", "postgres", "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=0", "--file", "-"},
 	pingArgs:         []string{"--dbname", "postgres", "--no-psqlrc", "--quiet", "--tuples-only", "--command", "select 1"},
 	newRestoreErrors: func() restoreErrors { return &psqlErrors{} },
 }

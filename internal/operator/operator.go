@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
+	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
 	"github.com/stash-operator/stash/internal/controller/catalog"
 	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/resolve"
@@ -39,13 +40,16 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		o.Clock = clock.RealClock{}
 	}
 	resolveOpts := resolve.Options{Image: o.Image, ImagePullPolicy: o.JobImagePullPolicy}
-	_ = resolveOpts
 	if err := mgr.Add(&catalog.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
 		return fmt.Errorf("add the catalog installer: %w", err)
 	}
 	if err := (&repository.Reconciler{Client: mgr.GetClient(), Clock: o.Clock, Recorder: mgr.GetEventRecorder("stash-repository"),
 		Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository controller: %w", err)
+	}
+	if err := (&backupconfiguration.Reconciler{Client: mgr.GetClient(), Clock: o.Clock,
+		Recorder: mgr.GetEventRecorder("stash-backupconfiguration"), ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

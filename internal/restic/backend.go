@@ -96,9 +96,10 @@ var secretKeys = map[string]bool{
 // It never contains credentials: for rest they travel in the environment.
 func (b Backend) Repository() (string, error) {
 	prefix := strings.Trim(b.Prefix, "/")
-	need := func(what, value string) error {
+	// need names the flag to set when a required field is empty.
+	need := func(flag, value string) error {
 		if strings.TrimSpace(value) == "" {
-			return fmt.Errorf("%s backend needs a %s: set --%s", b.Provider, what, flagFor(what))
+			return fmt.Errorf("%s backend needs --%s", b.Provider, flag)
 		}
 		return nil
 	}
@@ -150,13 +151,6 @@ func (b Backend) Repository() (string, error) {
 	default:
 		return "", fmt.Errorf("unknown storage provider %q: use one of %s", b.Provider, strings.Join(Providers, ", "))
 	}
-}
-
-func flagFor(what string) string {
-	if what == "endpoint" {
-		return "endpoint"
-	}
-	return "bucket"
 }
 
 // redactURL drops any userinfo so that an error message never repeats a

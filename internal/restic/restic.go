@@ -44,6 +44,11 @@ type Options struct {
 	// 10s. (Retries of errors that cannot heal, such as a missing bucket,
 	// stop at once.)
 	UnreachableTimeout time.Duration
+	// RetryLock, when > 0, makes restic wait up to this long for a lock
+	// held by another live process (another target's backup holding the
+	// repository while this one wants to forget or check) instead of
+	// failing at once with ErrLocked.
+	RetryLock time.Duration
 	// WaitDelay bounds how long a cancelled restic may take to exit after
 	// SIGINT (it removes its lock on SIGINT) before it is killed. Zero
 	// means 10s.
@@ -105,6 +110,9 @@ func New(opts Options) (*Repo, error) {
 	global = append(global, se.args...)
 	if o := opts.Backend.connectionsOption(); o != "" {
 		global = append(global, "--option", o)
+	}
+	if opts.RetryLock > 0 {
+		global = append(global, "--retry-lock", opts.RetryLock.String())
 	}
 	waitDelay := opts.WaitDelay
 	if waitDelay <= 0 {
@@ -344,7 +352,7 @@ func (r *Repo) exitError(ctx context.Context, sub string, err error, tail *lineT
 	}
 	ce := r.cmdError(ctx, sub, code, tail.String(), err)
 	if w := tail.watcher; w != nil {
-		if kind, line := w.result(); kind != nil {
+		if line, kind := w.result(); kind != nil {
 			// restic was stopped while retrying: what it was retrying is
 			// the failure, not the interruption.
 			ce.Kind = kind
@@ -465,13 +473,15 @@ func (w *retryWatcher) stop() {
 
 var errStopped = errors.New("watcher stopped")
 
-func (w *retryWatcher) result() (error, string) {
+// result is the verdict, if the watcher stopped restic: the line that
+// decided it and its kind.
+func (w *retryWatcher) result() (line string, kind error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.kind == errStopped {
-		return nil, ""
+		return "", nil
 	}
-	return w.kind, w.verdict
+	return w.verdict, w.kind
 }
 
 // retryMessage is the error part of restic's "X returned error, retrying

@@ -546,7 +546,7 @@ func TestRetryWatcher(t *testing.T) {
 				w.line(l)
 			}
 			time.Sleep(tc.wait)
-			kind, line := w.result()
+			line, kind := w.result()
 			w.stop()
 			if kind != tc.want || (tc.want != nil && line != tc.wantLine) {
 				t.Fatalf("result = %v, %q; want %v", kind, line, tc.want)

@@ -48,3 +48,30 @@ const (
 	ReasonWipedOut       = "WipedOut"
 	ReasonWipeOutFailed  = "WipeOutFailed"
 )
+
+// Reasons of the events the BackupConfiguration controller records on a
+// BackupConfiguration.
+const (
+	// EventReasonSessionScheduled: a tick created its BackupSession.
+	EventReasonSessionScheduled = "BackupSessionScheduled"
+	// EventReasonSessionSkipped: a tick found a session still running
+	// (concurrencyPolicy Forbid) and recorded a Skipped session.
+	EventReasonSessionSkipped = "BackupSessionSkipped"
+	// EventReasonSessionReplaced: a tick failed a running session
+	// (concurrencyPolicy Replace) to start its own.
+	EventReasonSessionReplaced = "BackupSessionReplaced"
+	// EventReasonMissedSchedule: ticks passed while the operator was down and
+	// are older than the starting deadline, or a newer tick ran instead.
+	EventReasonMissedSchedule = "MissedSchedule"
+	// EventReasonResolveWarning: the Task resolves, with warnings.
+	EventReasonResolveWarning = "ResolveWarning"
+	// EventReasonNotReady: the Ready condition turned False.
+	EventReasonNotReady = "NotReady"
+)
+
+// AnnotationSkipped is set by the scheduler, when it creates the session, on
+// a BackupSession that only records a skipped tick (concurrencyPolicy
+// Forbid); its value says why. Such a session must never run: the scheduler
+// sets its phase to Skipped right after creating it, and sets it again if it
+// was interrupted in between.
+const AnnotationSkipped = "stash.appscode.com/skipped"

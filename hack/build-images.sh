@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Builds the local cluster's images without a registry or a Docker daemon and
+# imports them into the cluster's containerd (namespace k8s.io):
+#
+#   localhost/pause:1        our pause program (hack/pause): the pod sandbox image
+#   stash:$STASH_IMAGE_TAG   Debian bookworm (minbase) + postgresql-client-15,
+#                            mariadb-client, ca-certificates + the static stash
+#                            binary and restic; also tagged stash:$VERSION
+#                            (containerd names: docker.io/library/stash:<tag>)
+#   localhost/postgres:15    postgresql-15; initialises $PGDATA, password from
+#                            POSTGRES_PASSWORD, listens on 0.0.0.0:5432
+#   localhost/mariadb:10.11  mariadb-server; password from MARIADB_ROOT_PASSWORD,
+#                            listens on 0.0.0.0:3306
+#
+# usage: hack/build-images.sh [pause] [stash] [postgres] [mariadb]   (default: all)
+#
+# How: mmdebstrap makes each Debian root filesystem as a tarball from the
+# Debian mirror apt uses (/etc/apt/sources.list.d/debian.sources), umoci packs
+# OCI layouts, `ctr image import` loads them. Everything is cached under
+# $STASH_CI_CACHE/images: a root filesystem is rebuilt only when its package
+# list or hook changes (FORCE_BASE=1 forces it, e.g. for security updates),
+# the stash layer only when the stash or restic binary changes, and an image
+# is imported only when containerd does not already hold that manifest.
+#
+# Environment:
+#   STASH_CLUSTER_DIR   the cluster (hack/local-cluster.sh) to import into
+#   STASH_CI_CACHE      cache root (default /var/cache/stash-ci)
+#   STASH_IMAGE_TAG     tag of the stash image (default latest, what config/ uses)
+#   VERSION             version stamped into the binary and second tag (default v0.1.0-dev)
+#   STASH_IMAGES_NO_IMPORT=1  build the OCI layouts only (no cluster needed)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+# shellcheck source=hack/versions.env
+source "$here/versions.env"
+
+cache="${STASH_CI_CACHE:-/var/cache/stash-ci}"
+icache="$cache/images"
+state="${STASH_CLUSTER_DIR:-/var/lib/stash-local-cluster}"
+sock="$state/containerd/containerd.sock"
+tag="${STASH_IMAGE_TAG:-latest}"
+version="${VERSION:-v0.1.0-dev}"
+restic_bin="$cache/bin/restic-$RESTIC_VERSION"
+sources=/etc/apt/sources.list.d/debian.sources
+suite=bookworm
+
+t0=${EPOCHREALTIME/./}
+since() { local us=$(( ${EPOCHREALTIME/./} - $1 )); printf '%d.%01ds' $((us / 1000000)) $((us / 100000 % 10)); }
+log() { echo "[build-images $(since "$t0")] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+sha() { sha256sum | cut -c1-16; }
+
+targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=(pause stash postgres mariadb)
+for t in "${targets[@]}"; do
+  case $t in pause | stash | postgres | mariadb) ;; *) die "unknown image $t (pause stash postgres mariadb)" ;; esac
+done
+[ "$(id -u)" = 0 ] || die "run as root (root filesystems keep their owners)"
+for t in umoci ctr jq go; do command -v "$t" >/dev/null || die "$t missing: run TIERS=cluster bash hack/setup-test-infra.sh"; done
+
+import=1
+if [ "${STASH_IMAGES_NO_IMPORT:-}" = 1 ]; then
+  import=0
+elif ! ctr -a "$sock" version >/dev/null 2>&1; then
+  die "no cluster containerd at $sock: run hack/local-cluster.sh up first (or STASH_IMAGES_NO_IMPORT=1)"
+fi
+
+mkdir -p "$icache/rootfs" "$icache/oci" "$icache/work"
+exec 9>"$icache/.lock"
+flock 9
+work="$(mktemp -d "$icache/work/run.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# ------------------------------------------------------------ root filesystems
+# Keep images small: no docs except copyrights, no man pages or translations.
+mm_opts=(--variant=minbase --aptopt='APT::Install-Recommends "false"' --dpkgopt=force-unsafe-io
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
+  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias')
+
+# rootfs NAME HOOK PACKAGE...: prints the path of the cached rootfs tarball.
+# HOOK is a shell snippet run with the root directory as $1 (mmdebstrap's
+# customize hook). The key hashes everything that shapes the result.
+rootfs() {
+  local name=$1 hook=$2; shift 2
+  local pkgs; pkgs=$(IFS=,; echo "$*")
+  [ -r "$sources" ] || die "$sources missing: which Debian mirror does apt use?"
+  local key; key=$( { echo "$suite $pkgs"; printf '%s\n' "${mm_opts[@]}"; echo "$hook"; grep -v '^#' "$sources"; } | sha)
+  local out="$icache/rootfs/$name-$key.tar"
+  if [ -f "$out" ] && [ "${FORCE_BASE:-}" != 1 ]; then echo "$out"; return 0; fi
+  command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run TIERS=cluster bash hack/setup-test-infra.sh"
+  local t; t=${EPOCHREALTIME/./}
+  log "$name: mmdebstrap $suite minbase + $pkgs (cold: about a minute or more)"
+  mmdebstrap --quiet "${mm_opts[@]}" --include="$pkgs" --customize-hook="$hook" \
+    "$suite" "$out.partial" "$sources" >&2 || die "mmdebstrap for $name failed"
+  mv "$out.partial" "$out"
+  find "$icache/rootfs" -name "$name-*.tar" ! -name "$name-$key.tar" -delete
+  log "$name: rootfs $(du -h "$out" | cut -f1) in $(since "$t")"
+  echo "$out"
+}
+
+# ------------------------------------------------------------------ OCI images
+# image NAME BASE_TAR LAYER_TAR CONFIG_ARGS...: an OCI layout $icache/oci/NAME
+# whose tag img-<key> is BASE_TAR (optional) + LAYER_TAR + config. Prints the tag.
+image() {
+  local name=$1 base=$2 layer=$3; shift 3
+  local layout="$icache/oci/$name"
+  [ -d "$layout" ] || umoci init --layout "$layout"
+  local bkey="none"; [ -n "$base" ] && bkey=$(basename "$base" .tar)
+  local key; key=$( { echo "$bkey"; sha256sum < "$layer"; printf '%s\n' "$@"; } | sha)
+  local t="img-$key" bt="base-$bkey" tags
+  tags=$(umoci ls --layout "$layout")
+  if ! grep -qx "$t" <<< "$tags"; then
+    local s=${EPOCHREALTIME/./}
+    if [ -n "$base" ]; then
+      if ! grep -qx "$bt" <<< "$tags"; then
+        umoci new --image "$layout:$bt"
+        umoci raw add-layer --image "$layout:$bt" --history.created_by "mmdebstrap $suite" "$base"
+        log "$name: packed base layer in $(since "$s")"
+      fi
+      umoci raw add-layer --image "$layout:$bt" --tag "$t" --history.created_by "hack/build-images.sh" "$layer"
+    else
+      umoci new --image "$layout:$t"
+      umoci raw add-layer --image "$layout:$t" --history.created_by "hack/build-images.sh" "$layer"
+    fi
+    umoci config --image "$layout:$t" --os linux --architecture amd64 "$@"
+    # Drop what older inputs left behind.
+    for old in $(umoci ls --layout "$layout"); do
+      [ "$old" = "$t" ] || [ "$old" = "$bt" ] || umoci rm --image "$layout:$old"
+    done
+    umoci gc --layout "$layout"
+    log "$name: image $t built in $(since "$s")"
+  fi
+  echo "$t"
+}
+
+# load NAME TAG CONTAINERD_REF...: import tag TAG of layout NAME as each REF.
+load() {
+  local name=$1 t=$2; shift 2
+  local layout="$icache/oci/$name" desc digest refs=() base="" ref
+  desc=$(jq -c --arg t "$t" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t)' "$layout/index.json")
+  digest=$(jq -r .digest <<< "$desc")
+  [ "$import" = 1 ] || { log "$name: $digest (not imported: STASH_IMAGES_NO_IMPORT=1)"; return 0; }
+  local todo=0
+  for ref in "$@"; do
+    have=$(ctr -a "$sock" -n k8s.io images ls "name==$ref" 2>/dev/null | awk 'NR == 2 { print $3 }')
+    [ "$have" = "$digest" ] || todo=1
+    base=${ref%:*}; refs+=("${ref##*:}")
+  done
+  if [ "$todo" = 0 ]; then log "$name: $* already imported ($digest)"; return 0; fi
+  local s=${EPOCHREALTIME/./} idx="$work/index-$name"
+  mkdir -p "$idx"
+  jq -n --argjson m "$desc" '{schemaVersion: 2, manifests: [$ARGS.positional[] as $n
+      | $m | .annotations["org.opencontainers.image.ref.name"] = $n]}' --args "${refs[@]}" > "$idx/index.json"
+  tar -C "$layout" -cf - oci-layout blobs -C "$idx" index.json |
+    ctr -a "$sock" -n k8s.io images import --base-name "$base" - >/dev/null
+  log "$name: imported $* ($digest) in $(since "$s")"
+}
+
+layer_tar() { # OUT DIR: a reproducible tar of DIR's contents
+  tar -C "$2" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$1" .
+}
+
+gobuild() { # OUT PACKAGE [ldflags]
+  (cd "$repo" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w ${3:-}" -o "$1" "$2")
+}
+
+std_env=(--config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env LANG=C.UTF-8)
+
+# ---------------------------------------------------------------------- pause
+build_pause() {
+  local s=${EPOCHREALTIME/./} d="$work/pause"
+  mkdir -p "$d/root"
+  gobuild "$d/root/pause" ./hack/pause
+  layer_tar "$d/layer.tar" "$d/root"
+  local t; t=$(image pause "" "$d/layer.tar" --config.entrypoint /pause --config.user 65535:65535)
+  load pause "$t" localhost/pause:1
+  log "pause: done in $(since "$s")"
+}
+
+# ---------------------------------------------------------------------- stash
+build_stash() {
+  local s=${EPOCHREALTIME/./} d="$work/stash"
+  [ -x "$restic_bin" ] || die "$restic_bin missing: run TIERS=cluster bash hack/setup-test-infra.sh"
+  # A non-root user (uid/gid 65532, as config/manager runs the operator) with
+  # a writable home; /tmp is world-writable in every Debian rootfs.
+  local hook='echo "stash:x:65532:65532:stash:/home/stash:/usr/sbin/nologin" >> "$1/etc/passwd"
+echo "stash:x:65532:" >> "$1/etc/group"
+install -d -m 0750 -o 65532 -g 65532 "$1/home/stash"'
+  local base; base=$(rootfs stash "$hook" ca-certificates postgresql-client-15 mariadb-client)
+  mkdir -p "$d/root/usr/local/bin"
+  local sb=${EPOCHREALTIME/./}
+  gobuild "$d/root/usr/local/bin/stash" ./cmd/stash "-X github.com/stash-operator/stash/internal/version.Version=$version"
+  log "stash: go build ./cmd/stash in $(since "$sb")"
+  install -m 0755 "$restic_bin" "$d/root/usr/local/bin/restic"
+  layer_tar "$d/layer.tar" "$d/root"
+  local t; t=$(image stash "$base" "$d/layer.tar" "${std_env[@]}" \
+    --config.entrypoint /usr/local/bin/stash --config.user 65532:65532 --config.workingdir /home/stash \
+    --config.label "org.opencontainers.image.version=$version")
+  local refs=("docker.io/library/stash:$tag")
+  [ "$version" = "$tag" ] || refs+=("docker.io/library/stash:$version")
+  load stash "$t" "${refs[@]}"
+  log "stash: done in $(since "$s")"
+}
+
+# ------------------------------------------------------------------- postgres
+write_postgres_entrypoint() {
+  cat > "$1" <<'EOF'
+#!/bin/sh
+# Initialises $PGDATA on first start (superuser $POSTGRES_USER, default
+# postgres, password $POSTGRES_PASSWORD, optional database $POSTGRES_DB),
+# then runs postgres on 0.0.0.0:5432. Extra arguments go to postgres
+# (e.g. -c fsync=off). Started as root it drops to the postgres user.
+set -eu
+export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
+bin=/usr/lib/postgresql/15/bin
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA" /var/run/postgresql
+  chown postgres:postgres "$PGDATA" /var/run/postgresql
+  chmod 700 "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  : "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+  user="${POSTGRES_USER:-postgres}"
+  pw="$(mktemp)"
+  printf '%s\n' "$POSTGRES_PASSWORD" > "$pw"
+  "$bin/initdb" -D "$PGDATA" -U "$user" --pwfile="$pw" -E UTF8 \
+    --auth-local=trust --auth-host=scram-sha-256 --no-sync >/dev/null
+  rm -f "$pw"
+  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "$user" ]; then
+    echo "CREATE DATABASE \"$POSTGRES_DB\";" | "$bin/postgres" --single -D "$PGDATA" -j postgres >/dev/null
+  fi
+  echo "entrypoint: initialised $PGDATA"
+fi
+exec "$bin/postgres" -D "$PGDATA" -c listen_addresses=0.0.0.0 \
+  -c unix_socket_directories=/var/run/postgresql "$@"
+EOF
+  chmod 0755 "$1"
+}
+
+build_postgres() {
+  local s=${EPOCHREALTIME/./} d="$work/postgres"
+  # The package creates a cluster "main"; the entrypoint makes its own.
+  local hook='rm -rf "$1/etc/postgresql/15/main" "$1/var/lib/postgresql/15/main"'
+  local base; base=$(rootfs postgres "$hook" postgresql-15)
+  mkdir -p "$d/root/usr/local/bin"
+  write_postgres_entrypoint "$d/root/usr/local/bin/entrypoint.sh"
+  layer_tar "$d/layer.tar" "$d/root"
+  local t; t=$(image postgres "$base" "$d/layer.tar" "${std_env[@]}" --config.env PGDATA=/var/lib/postgresql/data \
+    --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 5432/tcp --config.stopsignal SIGINT)
+  load postgres "$t" localhost/postgres:15
+  log "postgres: done in $(since "$s")"
+}
+
+# -------------------------------------------------------------------- mariadb
+write_mariadb_entrypoint() {
+  cat > "$1" <<'EOF'
+#!/bin/sh
+# Initialises the data directory on first start (root password
+# $MARIADB_ROOT_PASSWORD for root@localhost and root@%, optional database
+# $MARIADB_DATABASE), then runs mariadbd on 0.0.0.0:3306. Extra arguments go
+# to mariadbd. Started as root it drops to the mysql user.
+set -eu
+datadir="${MARIADB_DATADIR:-/var/lib/mysql}"
+sock=/run/mysqld/mysqld.sock
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$datadir" /run/mysqld
+  chown mysql:mysql "$datadir" /run/mysqld
+  exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
+fi
+opts="--no-defaults --datadir=$datadir --socket=$sock --skip-name-resolve --skip-log-bin"
+if [ ! -d "$datadir/mysql" ]; then
+  : "${MARIADB_ROOT_PASSWORD:?set MARIADB_ROOT_PASSWORD}"
+  mariadb-install-db $opts --auth-root-authentication-method=normal --skip-test-db >/dev/null
+  # A private server (no network) to set the password.
+  mariadbd $opts --skip-networking --pid-file=/run/mysqld/init.pid &
+  i=0
+  until mariadb-admin --no-defaults --socket=$sock -uroot ping >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 300 ] || { echo "entrypoint: mariadbd did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  q=$(printf '%s' "$MARIADB_ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e "s/'/''/g")
+  mariadb --no-defaults --socket=$sock -uroot <<SQL
+ALTER USER 'root'@'localhost' IDENTIFIED BY '$q';
+CREATE USER 'root'@'%' IDENTIFIED BY '$q';
+GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
+${MARIADB_DATABASE:+CREATE DATABASE IF NOT EXISTS \`$MARIADB_DATABASE\`;}
+SQL
+  MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin --no-defaults --socket=$sock -uroot shutdown
+  wait
+  echo "entrypoint: initialised $datadir"
+fi
+exec mariadbd $opts --bind-address=0.0.0.0 --port=3306 --pid-file=/run/mysqld/mysqld.pid "$@"
+EOF
+  chmod 0755 "$1"
+}
+
+build_mariadb() {
+  local s=${EPOCHREALTIME/./} d="$work/mariadb"
+  # The package initialised /var/lib/mysql; the entrypoint makes its own.
+  local hook='rm -rf "$1/var/lib/mysql" && install -d -m 0750 "$1/var/lib/mysql" && chroot "$1" chown mysql:mysql /var/lib/mysql'
+  local base; base=$(rootfs mariadb "$hook" mariadb-server)
+  mkdir -p "$d/root/usr/local/bin"
+  write_mariadb_entrypoint "$d/root/usr/local/bin/entrypoint.sh"
+  layer_tar "$d/layer.tar" "$d/root"
+  local t; t=$(image mariadb "$base" "$d/layer.tar" "${std_env[@]}" \
+    --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 3306/tcp)
+  load mariadb "$t" localhost/mariadb:10.11
+  log "mariadb: done in $(since "$s")"
+}
+
+for t in "${targets[@]}"; do "build_$t"; done
+log "done: ${targets[*]}"

@@ -1,0 +1,132 @@
+package jobrbac
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/kube"
+)
+
+const ns = "demo"
+
+func invoker() *stashv1beta1.BackupConfiguration {
+	return &stashv1beta1.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "daily", Namespace: ns, UID: "bc-uid"}}
+}
+
+func get(t *testing.T, c client.Client, obj client.Object) client.Object {
+	t.Helper()
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "stash-backup-daily"}, obj); err != nil {
+		t.Fatalf("get %T: %v", obj, err)
+	}
+	return obj
+}
+
+// Ensure's create-or-repair paths, on a fake client: the envtest suites of
+// the session controllers check the result against a real API server.
+func TestEnsure(t *testing.T) {
+	ctx := context.Background()
+	owner := []metav1.OwnerReference{{APIVersion: "stash.appscode.com/v1beta1", Kind: "BackupConfiguration", Name: "daily", UID: "bc-uid"}}
+	wantRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "stash-backup-daily"}
+
+	tests := map[string]struct {
+		existing []client.Object
+		account  string
+		check    func(t *testing.T, c client.Client)
+	}{
+		"creates the account, Role and binding, owned by the invoker": {
+			account: "stash-backup-daily",
+			check: func(t *testing.T, c client.Client) {
+				for _, obj := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}} {
+					if diff := cmp.Diff(owner, get(t, c, obj).GetOwnerReferences()); diff != "" {
+						t.Errorf("%T owner (-want +got):\n%s", obj, diff)
+					}
+				}
+				if diff := cmp.Diff(Rules(false, "daily"), get(t, c, &rbacv1.Role{}).(*rbacv1.Role).Rules); diff != "" {
+					t.Errorf("rules (-want +got):\n%s", diff)
+				}
+				b := get(t, c, &rbacv1.RoleBinding{}).(*rbacv1.RoleBinding)
+				want := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "stash-backup-daily", Namespace: ns}}
+				if diff := cmp.Diff(want, b.Subjects); diff != "" || b.RoleRef != wantRef {
+					t.Errorf("binding %v to %v (-want +got subjects):\n%s", b.RoleRef, b.Subjects, diff)
+				}
+			},
+		},
+		"a user's account: nothing to do": {
+			account: "my-own-account",
+			check: func(t *testing.T, c client.Client) {
+				err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "stash-backup-daily"}, &corev1.ServiceAccount{})
+				if !apierrors.IsNotFound(err) {
+					t.Errorf("the operator's account was created for a Job that does not use it: %v", err)
+				}
+			},
+		},
+		"an edited Role gets its rules back": {
+			existing: []client.Object{&rbacv1.Role{
+				ObjectMeta: metav1.ObjectMeta{Name: "stash-backup-daily", Namespace: ns, Labels: map[string]string{"team": "db"}},
+				Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}},
+			}},
+			account: "stash-backup-daily",
+			check: func(t *testing.T, c client.Client) {
+				role := get(t, c, &rbacv1.Role{}).(*rbacv1.Role)
+				if diff := cmp.Diff(Rules(false, "daily"), role.Rules); diff != "" {
+					t.Errorf("rules (-want +got):\n%s", diff)
+				}
+				if role.Labels["team"] != "db" || len(role.OwnerReferences) != 1 {
+					t.Errorf("labels %v, owners %v: want the user's label kept and the invoker added", role.Labels, role.OwnerReferences)
+				}
+			},
+		},
+		"a binding to another role is replaced": {
+			existing: []client.Object{&rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "stash-backup-daily", Namespace: ns, UID: "old"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+			}},
+			account: "stash-backup-daily",
+			check: func(t *testing.T, c client.Client) {
+				if b := get(t, c, &rbacv1.RoleBinding{}).(*rbacv1.RoleBinding); b.RoleRef != wantRef {
+					t.Errorf("roleRef %v, want %v", b.RoleRef, wantRef)
+				}
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := fake.NewClientBuilder().WithScheme(kube.Scheme).WithObjects(tc.existing...).Build()
+			if err := Ensure(ctx, c, invoker(), ns, tc.account, false, "s3-secret"); err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+// A second Ensure writes nothing: session starts do not churn RBAC.
+func TestEnsureIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientBuilder().WithScheme(kube.Scheme).Build()
+	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", false, "s3-secret"); err != nil {
+		t.Fatal(err)
+	}
+	objs := []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}}
+	var before []string
+	for _, obj := range objs {
+		before = append(before, get(t, c, obj).GetResourceVersion())
+	}
+	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", false, "s3-secret"); err != nil {
+		t.Fatal(err)
+	}
+	for i, obj := range objs {
+		if rv := get(t, c, obj).GetResourceVersion(); rv != before[i] {
+			t.Errorf("%T written again: resourceVersion %s, was %s", obj, rv, before[i])
+		}
+	}
+}
