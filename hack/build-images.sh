@@ -90,9 +90,11 @@ rootfs() {
   command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run TIERS=cluster bash hack/setup-test-infra.sh"
   local t; t=${EPOCHREALTIME/./}
   log "$name: mmdebstrap $suite minbase + $pkgs (cold: about a minute or more)"
-  mmdebstrap --quiet "${mm_opts[@]}" --include="$pkgs" --customize-hook="$hook" \
-    "$suite" "$out.partial" "$sources" >&2 || die "mmdebstrap for $name failed"
-  mv "$out.partial" "$out"
+  local partial="$icache/rootfs/.partial-$name.tar"
+  rm -rf "$partial"
+  mmdebstrap --quiet --format=tar "${mm_opts[@]}" --include="$pkgs" --customize-hook="$hook" \
+    "$suite" "$partial" "$sources" >&2 || die "mmdebstrap for $name failed"
+  mv "$partial" "$out"
   find "$icache/rootfs" -name "$name-*.tar" ! -name "$name-$key.tar" -delete
   log "$name: rootfs $(du -h "$out" | cut -f1) in $(since "$t")"
   echo "$out"

@@ -44,6 +44,9 @@ type Setup struct {
 	Log io.Writer
 }
 
+// SetLog points the Function's log (command lines, progress) at w.
+func (s *Setup) SetLog(w io.Writer) { s.Log = w }
+
 // AddFlags registers the common flags with Stash's names and defaults that
 // match what the shipped Functions pass when a variable is unset.
 func (s *Setup) AddFlags(fs *pflag.FlagSet) {

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // dataPlaneContext is cancelled when the pod is asked to stop (SIGTERM) or
@@ -24,6 +25,9 @@ func dataPlaneContext(cmd *cobra.Command) (context.Context, context.CancelFunc) 
 // output.json") becomes exit status 1; every other failure is in the output
 // and the command exits 0, as Stash's Functions do (reference §5.4).
 func runDataPlane(cmd *cobra.Command, body func(ctx context.Context) error) error {
+	// The database Functions use controller-runtime's client, which warns
+	// with a stack trace if its logger was never set.
+	ctrllog.SetLogger(ctrllog.Log.WithSink(ctrllog.NullLogSink{}))
 	ctx, stop := dataPlaneContext(cmd)
 	defer stop()
 	if err := body(ctx); err != nil {

@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# The stash image for real clusters: the operator, the data-plane Functions
+# and the resolver in one static binary, plus restic and the PostgreSQL 15 /
+# MariaDB client tools the database Functions run.
+#
+#   docker build -t stash:v0.1.0 --build-arg VERSION=v0.1.0 .
+#
+# Local end-to-end tests do not use this file (no registry or Docker daemon
+# there): hack/build-images.sh builds the same image from Debian packages and
+# imports it into the local cluster's containerd.
+# Keep RESTIC_VERSION in step with hack/versions.env.
+
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION}-bookworm AS build
+WORKDIR /src
+ARG RESTIC_VERSION=0.18.1
+RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=cache,target=/go/pkg/mod \
+    CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags "-s -w" \
+      github.com/restic/restic/cmd/restic@v${RESTIC_VERSION}
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=v0.1.0-dev
+RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=cache,target=/go/pkg/mod \
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/stash-operator/stash/internal/version.Version=${VERSION}" \
+      -o /out/stash ./cmd/stash
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-client-15 mariadb-client \
+ && rm -rf /var/lib/apt/lists/* \
+ && echo "stash:x:65532:65532:stash:/home/stash:/usr/sbin/nologin" >> /etc/passwd \
+ && echo "stash:x:65532:" >> /etc/group \
+ && install -d -m 0750 -o 65532 -g 65532 /home/stash
+COPY --from=build /out/stash /out/restic /usr/local/bin/
+ARG VERSION=v0.1.0-dev
+LABEL org.opencontainers.image.title="stash" org.opencontainers.image.version="${VERSION}"
+# Non-root by default (config/manager runs the operator as 65532 too); Jobs
+# that must keep file owners (restores) run as root through their pod spec.
+USER 65532:65532
+WORKDIR /home/stash
+ENTRYPOINT ["/usr/local/bin/stash"]
