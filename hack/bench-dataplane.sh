@@ -22,6 +22,7 @@ gib="${BENCH_GIB:-1}"
 pg_rows="${BENCH_PG_ROWS:-4000000}"
 trap 'bash hack/stop-servers.sh "$dir/pg" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 mkdir -p "$dir/secret" "$dir/data"
+chmod 755 "$dir" # the PostgreSQL server runs as user postgres and must reach $dir/pg
 printf 'bench-password' > "$dir/secret/RESTIC_PASSWORD"
 export RESTIC_PASSWORD=bench-password
 

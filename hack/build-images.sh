@@ -96,7 +96,7 @@ rootfs() {
     "$suite" "$partial" "$sources" >&2 || die "mmdebstrap for $name failed"
   mv "$partial" "$out"
   find "$icache/rootfs" -name "$name-*.tar" ! -name "$name-$key.tar" -delete
-  log "$name: rootfs $(du -h "$out" | cut -f1) in $(since "$t")"
+  log "$name: rootfs $(du -sh "$out" | cut -f1) in $(since "$t")"
   echo "$out"
 }
 
@@ -163,7 +163,8 @@ layer_tar() { # OUT DIR: a reproducible tar of DIR's contents
 }
 
 gobuild() { # OUT PACKAGE [ldflags]
-  (cd "$repo" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w ${3:-}" -o "$1" "$2")
+  # -buildvcs=false: the binary (and so the layer) changes only with the code.
+  (cd "$repo" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -buildvcs=false -ldflags "-s -w ${3:-}" -o "$1" "$2")
 }
 
 std_env=(--config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env LANG=C.UTF-8)

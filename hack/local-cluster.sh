@@ -26,8 +26,10 @@
 #   ClusterIPs from 10.96.0.0/16 (kube-proxy, iptables mode); the route for
 #   that range points at the bridge, and pods cannot reach anything outside
 #   the machine (a FORWARD rule rejects it), so no test traffic leaves it.
-#   There is no cluster DNS: pods find Services by ClusterIP (the Service
-#   object's spec.clusterIP, or the <NAME>_SERVICE_HOST variables).
+#   Cluster DNS: hack/clusterdns (no CoreDNS image here) on 10.244.0.1:53
+#   answers <service>.<namespace>.svc.cluster.local with the ClusterIP (A
+#   records only; no headless Services, no pod records, NXDOMAIN for every
+#   other name). Pods can also use spec.clusterIP or <NAME>_SERVICE_HOST.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=hack/versions.env
@@ -52,7 +54,7 @@ issuer=https://kubernetes.default.svc.cluster.local
 pki="$state/pki"; run="$state/run"; logs="$state/logs"
 ctr_sock="$state/containerd/containerd.sock"
 admin_kc="$state/admin.kubeconfig"
-components=(etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy)
+components=(etcd kube-apiserver clusterdns containerd kube-controller-manager kube-scheduler kubelet kube-proxy)
 # Kernel settings the kubelet, kube-proxy or the CNI bridge plugin change:
 # saved on the first up, restored by down.
 sysctls=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables
@@ -108,11 +110,12 @@ healthy() { # name: one quick health probe
     kube-scheduler) curl -fsSk -m 2 https://127.0.0.1:10259/healthz >/dev/null 2>&1 ;;
     kubelet) curl -fsS -m 2 http://127.0.0.1:10248/healthz >/dev/null 2>&1 ;;
     kube-proxy) curl -fsS -m 2 http://127.0.0.1:10256/healthz >/dev/null 2>&1 ;;
+    clusterdns) ss -Hlun "src $gw:53" | grep -q . && grep -q serving "$logs/clusterdns.log" ;;
   esac
 }
 
-wait_for() { # description seconds command...
-  local what=$1 secs=$2 i; shift 2
+wait_for() { # description seconds command... (the description is for the reader)
+  local secs=$2 i; shift 2
   for ((i = 0; i < secs * 5; i++)); do
     if "$@"; then return 0; fi
     sleep 0.2
@@ -171,10 +174,11 @@ make_pki() {
 
 # put FILE: stdin becomes FILE only if it differs (kube-proxy exits when
 # its config file is written, even with the same content).
+changed=()
 put() {
   local tmp="$1.new"
   cat > "$tmp"
-  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; changed+=("$1"); fi
 }
 
 kubeconfig() { # file user cert-name
@@ -208,10 +212,11 @@ write_configs() {
     kubeconfig "$state/$c.kubeconfig" "$c" "$c"
   done
 
-  # No cluster DNS: pods get this file as resolv.conf. With no nameserver the
-  # resolvers fall back to 127.0.0.1 inside the pod, so a name lookup fails at
-  # once instead of timing out against a server pods cannot reach.
-  printf '# stash local cluster: no cluster DNS; use Service ClusterIPs\noptions ndots:1\n' | put "$state/resolv.conf"
+  # The node's resolv.conf for pods (dnsPolicy Default, hostNetwork): no
+  # nameserver, so the resolvers try 127.0.0.1 in the pod and fail at once
+  # instead of timing out against a server pods cannot reach. ClusterFirst
+  # pods get clusterdns (clusterDNS below) and the usual search list.
+  printf '# stash local cluster: cluster DNS is %s (ClusterFirst pods only)\n' "$gw" | put "$state/resolv.conf"
 
   mkdir -p "$state/cni/net.d" "$state/cni/ipam"
   put "$state/cni/net.d/10-$net_name.conflist" <<EOF
@@ -280,6 +285,7 @@ authentication:
   x509: {clientCAFile: $pki/ca.crt}
 authorization: {mode: Webhook}
 clusterDomain: cluster.local
+clusterDNS: [$gw]
 resolvConf: $state/resolv.conf
 podLogsDir: $state/pod-logs
 volumePluginDir: $state/kubelet-plugins
@@ -359,7 +365,17 @@ cmd_up() {
   mkdir -p "$state" "$run" "$logs"
   save_host_state
   make_pki
+  [ -f "$pki/clusterdns.crt" ] || sign clusterdns "/CN=stash-local-clusterdns" "$client_ext"
   write_configs
+  # A running component whose configuration changed restarts with the new one.
+  local f
+  for f in "${changed[@]}"; do
+    case $f in
+      "$state/kubelet.yaml") stop kubelet ;;
+      "$state/containerd/config.toml" | "$state/cni/net.d/"*) stop containerd ;;
+      "$state/kube-proxy.yaml") stop kube-proxy ;;
+    esac
+  done
   network_up
 
   start etcd "$bin/etcd" --name stash-local --data-dir "$state/etcd" \
@@ -390,6 +406,18 @@ cmd_up() {
   kubectl create clusterrolebinding stash-local:apiserver-kubelet-client \
     --clusterrole=system:kubelet-api-admin --user=kube-apiserver-kubelet-client \
     --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  # clusterdns reads the Services.
+  kubectl create clusterrole stash-local:clusterdns --verb=get,list --resource=services \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl create clusterrolebinding stash-local:clusterdns --clusterrole=stash-local:clusterdns \
+    --user=stash-local-clusterdns --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  if ! pid_of clusterdns >/dev/null; then
+    mkdir -p "$state/bin"
+    (cd "$here/clusterdns" && GOWORK=off CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$state/bin/clusterdns" .) ||
+      die "building hack/clusterdns failed"
+  fi
+  start clusterdns "$state/bin/clusterdns" --listen="$gw:53" --server="https://$gw:$api_port" \
+    --ca="$pki/ca.crt" --cert="$pki/clusterdns.crt" --key="$pki/clusterdns.key"
 
   start kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig="$state/kube-controller-manager.kubeconfig" \
@@ -423,6 +451,7 @@ cmd_up() {
   wait_healthy kube-scheduler 60
   wait_healthy kubelet 60
   wait_healthy kube-proxy 60
+  wait_healthy clusterdns 30
   wait_for node 120 node_ready || die "node $node not Ready after 120s (see $logs/kubelet.log)"
   log "node $node Ready"
   # Pods are refused until their namespace has its ServiceAccount, and they
@@ -460,6 +489,7 @@ cmd_down() {
   stop kube-proxy
   remove_containers
   stop containerd
+  stop clusterdns
   stop kube-apiserver
   stop etcd
   if [ -n "${STASH_CLUSTER_KEEP_LOGS:-}" ]; then
@@ -522,7 +552,7 @@ unmount_under() { # every mount point under $1, deepest first, lazily
 }
 
 restore_host_state() {
-  local f="$state/host-state" line p d
+  local f="$state/host-state" kind rest p d l
   [ -f "$f" ] || return 0
   while read -r kind rest; do
     [ "$kind" = sysctl ] && sysctl -q -w "$rest" >/dev/null 2>&1 || true

@@ -12,7 +12,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
+	"github.com/stash-operator/stash/internal/controller/backupsession"
 	"github.com/stash-operator/stash/internal/controller/catalog"
+	"github.com/stash-operator/stash/internal/controller/restoresession"
+	"github.com/stash-operator/stash/internal/controller/sessionjob"
 	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/resolve"
 )
@@ -50,6 +53,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := (&backupconfiguration.Reconciler{Client: mgr.GetClient(), Clock: o.Clock,
 		Recorder: mgr.GetEventRecorder("stash-backupconfiguration"), ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)
+	}
+	runner := sessionjob.Runner{Clock: o.Clock, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod}
+	if err := (&backupsession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the BackupSession controller: %w", err)
+	}
+	if err := (&restoresession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the RestoreSession controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -313,3 +313,36 @@ func TestMissingObjectsFailTheSession(t *testing.T) {
 		}
 	})
 }
+
+// A tick skipped under concurrencyPolicy Forbid carries the skipped
+// annotation until the BackupConfiguration controller records it: the
+// session controller must never start it.
+func TestSkippedSessionNeverStarts(t *testing.T) {
+	e := start(t, "pvc-backup.yaml")
+	var config stashv1beta1.BackupConfiguration
+	if err := e.Get("data-backup", &config); err != nil {
+		t.Fatal(err)
+	}
+	skipped := resolve.NewBackupSession(&config, "data-backup-1767225900")
+	skipped.Annotations = map[string]string{stashv1beta1.AnnotationSkipped: "skipped: data-backup-1767225600 still running"}
+	e.Create(skipped)
+	// A normal session created after it is started: by then the skipped
+	// one has been seen too.
+	normal := newSession(e, "data-backup", "data-backup-1767226200")
+	waitFor(e, normal.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	e.Consistently("the skipped session stays unstarted", 2*time.Second, func() error {
+		var bs stashv1beta1.BackupSession
+		if err := e.Get(skipped.Name, &bs); err != nil {
+			return err
+		}
+		if bs.Status.Phase != "" {
+			return fmt.Errorf("phase %q", bs.Status.Phase)
+		}
+		for _, j := range e.Jobs() {
+			if j.Name == resolve.JobName(false, skipped.Name) {
+				return errors.New("a Job was created for the skipped session")
+			}
+		}
+		return nil
+	})
+}

@@ -122,18 +122,35 @@ func (r *Runner) Reconcile(ctx context.Context, req ctrl.Request, s Session) (ct
 	if err := r.Client.Get(ctx, req.NamespacedName, s.Object()); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if isNew(s.Phase()) {
+		// The cache may not show our own last write (Running) yet. Starting
+		// again from that stale view would create the Job a second time if
+		// it was deleted meanwhile; starts are rare, so ask the API server.
+		if err := r.APIReader.Get(ctx, req.NamespacedName, s.Object()); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
 	read := s.Object().DeepCopyObject()
-	switch s.Phase() {
-	case "", phasePending:
+	switch {
+	case isNew(s.Phase()) && skipped(s.Object()):
+		// A tick under concurrencyPolicy Forbid: the BackupConfiguration
+		// controller records it as Skipped; it must never run.
+		return ctrl.Result{}, nil
+	case isNew(s.Phase()):
 		return r.start(ctx, s, read)
-	case string(PhaseRunning):
+	case s.Phase() == string(PhaseRunning):
 		return r.follow(ctx, s, read)
 	}
 	return ctrl.Result{}, nil
 }
 
-// phasePending is the phase of a session nothing has been done for yet.
-const phasePending = "Pending"
+func skipped(o client.Object) bool {
+	_, ok := o.GetAnnotations()[stashv1beta1.AnnotationSkipped]
+	return ok
+}
+
+// isNew: nothing has been done yet for a session in phase.
+func isNew(phase string) bool { return phase == "" || phase == "Pending" }
 
 func (r *Runner) readers() Readers { return Readers{Cached: r.Client, Direct: r.APIReader} }
 

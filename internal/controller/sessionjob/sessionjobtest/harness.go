@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	batchv1 "k8s.io/api/batch/v1"
@@ -75,6 +78,7 @@ func Start(t *testing.T, setup func(mgr ctrl.Manager, clk clock.PassiveClock) er
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	log := &testLog{t: t}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "session-"}}
 	if err := c.Create(ctx, ns); err != nil {
 		t.Fatal(err)
@@ -83,6 +87,7 @@ func Start(t *testing.T, setup func(mgr ctrl.Manager, clk clock.PassiveClock) er
 
 	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
 		Scheme:                 kube.Scheme,
+		Logger:                 log.logger(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns.Name: {}}},
@@ -102,8 +107,34 @@ func Start(t *testing.T, setup func(mgr ctrl.Manager, clk clock.PassiveClock) er
 		if err := <-done; err != nil {
 			t.Errorf("manager: %v", err)
 		}
+		log.close()
 	})
 	return e
+}
+
+// testLog shows the manager's log with the test's output until the test
+// ends; what the manager's goroutines log afterwards is dropped (t.Log
+// would panic).
+type testLog struct {
+	mu     sync.Mutex
+	t      *testing.T
+	closed bool
+}
+
+func (l *testLog) logger() logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !l.closed {
+			l.t.Log(prefix, args)
+		}
+	}, funcr.Options{})
+}
+
+func (l *testLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
 }
 
 // With is e for the subtest t, so that its failures stop t, not its parent.
