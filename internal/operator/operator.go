@@ -14,9 +14,9 @@ import (
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
 	"github.com/stash-operator/stash/internal/controller/backupsession"
 	"github.com/stash-operator/stash/internal/controller/catalog"
+	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/controller/restoresession"
 	"github.com/stash-operator/stash/internal/controller/sessionjob"
-	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/resolve"
 )
 

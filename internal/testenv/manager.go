@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,8 +20,15 @@ import (
 // direct (uncached) client for the test's own reads and writes.
 func StartManager(t testing.TB, setup func(mgr manager.Manager) error) client.Client {
 	t.Helper()
+	return StartManagerAs(t, Shared(t).Config, setup)
+}
+
+// StartManagerAs is StartManager with the manager authenticated by cfg, e.g.
+// as a user bound to the operator's own ClusterRole.
+func StartManagerAs(t testing.TB, cfg *rest.Config, setup func(mgr manager.Manager) error) client.Client {
+	t.Helper()
 	cp := Shared(t)
-	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kube.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
