@@ -1,0 +1,127 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/kube"
+	"github.com/stash-operator/stash/internal/testenv"
+)
+
+// TestSchedulerLoad measures, on the real clock, how late BackupSessions are
+// created after their tick when STASH_BENCH_CONFIGS BackupConfigurations
+// (default 1000) are scheduled every minute, and the operator's peak RSS and
+// CPU per tick. It prints figures and asserts nothing about time: run it with
+// hack/bench-scheduler.sh. Skipped unless STASH_BENCH_SCHEDULER is set.
+func TestSchedulerLoad(t *testing.T) {
+	if os.Getenv("STASH_BENCH_SCHEDULER") == "" {
+		t.Skip("a benchmark: run hack/bench-scheduler.sh")
+	}
+	count := 1000
+	if v, err := strconv.Atoi(os.Getenv("STASH_BENCH_CONFIGS")); err == nil {
+		count = v
+	}
+	ticks := 2
+	cp := testenv.Shared(t)
+	admin, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	testenv.StartManager(t, func(mgr manager.Manager) error {
+		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
+			ImagePullGracePeriod: time.Minute, Clock: clock.RealClock{}})
+	})
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "scale-"}}
+	if err := admin.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	repo := &stashv1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: ns.Name},
+		Spec: stashv1alpha1.RepositorySpec{Backend: stashv1alpha1.Backend{StorageSecretName: "s",
+			S3: &stashv1alpha1.S3Spec{Endpoint: "http://s3:9000", Bucket: "stash"}}}}
+	if err := admin.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range count {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			bc := &stashv1beta1.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bc-%04d", i), Namespace: ns.Name},
+				Spec: stashv1beta1.BackupConfigurationSpec{
+					BackupConfigurationTemplateSpec: stashv1beta1.BackupConfigurationTemplateSpec{
+						Task:   stashv1beta1.TaskRef{Name: "pvc-backup"},
+						Target: &stashv1beta1.BackupTarget{Ref: stashv1beta1.TargetRef{APIVersion: "v1", Kind: "PersistentVolumeClaim", Name: "data"}},
+					},
+					Schedule: "* * * * *", Repository: corev1.LocalObjectReference{Name: "repo"},
+					RetentionPolicy: stashv1alpha1.RetentionPolicy{Name: "keep", KeepLast: 1},
+				}}
+			if err := admin.Create(ctx, bc); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("created %d BackupConfigurations in %s", count, time.Since(created).Round(time.Millisecond))
+
+	first := time.Now().Truncate(time.Minute).Add(time.Minute)
+	var cpuBefore syscall.Rusage
+	for tick := range ticks {
+		at := first.Add(time.Duration(tick) * time.Minute)
+		time.Sleep(time.Until(at))
+		if tick == 0 {
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &cpuBefore)
+		}
+		var delays []time.Duration
+		deadline := at.Add(50 * time.Second)
+		for time.Now().Before(deadline) {
+			var list stashv1beta1.BackupSessionList
+			if err := admin.List(ctx, &list, client.InNamespace(ns.Name)); err != nil {
+				t.Fatal(err)
+			}
+			delays = delays[:0]
+			suffix := "-" + strconv.FormatInt(at.Unix(), 10)
+			for _, bs := range list.Items {
+				if len(bs.Name) > len(suffix) && bs.Name[len(bs.Name)-len(suffix):] == suffix {
+					delays = append(delays, bs.CreationTimestamp.Sub(at))
+				}
+			}
+			if len(delays) == count {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+		if len(delays) == 0 {
+			t.Fatalf("tick %s: no session created", at)
+		}
+		pct := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
+		// creationTimestamp has a resolution of 1 s: delays are rounded down.
+		t.Logf("tick %d (%s): %d/%d sessions; delay p50 %s, p99 %s, max %s (creationTimestamp resolution 1 s)",
+			tick+1, at.Format(time.TimeOnly), len(delays), count, pct(0.50), pct(0.99), delays[len(delays)-1])
+	}
+	var cpuAfter syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &cpuAfter)
+	cpu := time.Duration(cpuAfter.Utime.Nano()+cpuAfter.Stime.Nano()-cpuBefore.Utime.Nano()-cpuBefore.Stime.Nano()) / time.Duration(ticks)
+	t.Logf("operator process (manager + this test's client): peak RSS %d MiB, CPU per tick %s",
+		cpuAfter.Maxrss/1024, cpu.Round(time.Millisecond))
+}
