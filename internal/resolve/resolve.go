@@ -157,6 +157,10 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	if err != nil {
 		return nil, err
 	}
+	if inv.preHook != nil || inv.postHook != nil {
+		r.warnings = append(r.warnings, inv.object()+" spec.hooks: the hook containers run `stash run-hook`, which this version "+
+			"does not implement yet: they will fail and fail the session; remove spec.hooks until it is released")
+	}
 	return &Result{Job: job, Warnings: r.warnings}, nil
 }
 
