@@ -18,7 +18,7 @@
 # Debian mirror apt uses (/etc/apt/sources.list.d/debian.sources), umoci packs
 # OCI layouts, `ctr image import` loads them. Everything is cached under
 # $STASH_CI_CACHE/images: a root filesystem is rebuilt only when its package
-# list or hook changes (FORCE_BASE=1 forces it, e.g. for security updates),
+# list, hook or apt sources change,
 # the stash layer only when the stash or restic binary changes, and an image
 # is imported only when containerd does not already hold that manifest.
 #
@@ -28,6 +28,7 @@
 #   STASH_IMAGE_TAG     tag of the stash image (default latest, what config/ uses)
 #   VERSION             version stamped into the binary and second tag (default v0.1.0-dev)
 #   STASH_IMAGES_NO_IMPORT=1  build the OCI layouts only (no cluster needed)
+#   FORCE_BASE=1        rebuild the Debian root filesystems (new security updates)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -41,7 +42,9 @@ sock="$state/containerd/containerd.sock"
 tag="${STASH_IMAGE_TAG:-latest}"
 version="${VERSION:-v0.1.0-dev}"
 restic_bin="$cache/bin/restic-$RESTIC_VERSION"
+# The Debian mirror (and snapshot, if any) this machine's apt uses.
 sources=/etc/apt/sources.list.d/debian.sources
+[ -r "$sources" ] || sources=/etc/apt/sources.list
 suite=bookworm
 
 t0=${EPOCHREALTIME/./}
@@ -89,13 +92,15 @@ rootfs() {
   if [ -f "$out" ] && [ "${FORCE_BASE:-}" != 1 ]; then echo "$out"; return 0; fi
   command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run TIERS=cluster bash hack/setup-test-infra.sh"
   local t; t=${EPOCHREALTIME/./}
-  log "$name: mmdebstrap $suite minbase + $pkgs (cold: about a minute or more)"
+  log "$name: mmdebstrap $suite minbase + $pkgs (cold: 3-5 min on a busy 2-core machine)"
   local partial="$icache/rootfs/.partial-$name.tar"
   rm -rf "$partial"
   mmdebstrap --quiet --format=tar "${mm_opts[@]}" --include="$pkgs" --customize-hook="$hook" \
     "$suite" "$partial" "$sources" >&2 || die "mmdebstrap for $name failed"
   mv "$partial" "$out"
   find "$icache/rootfs" -name "$name-*.tar" ! -name "$name-$key.tar" -delete
+  # Images packed from an earlier root filesystem under the same key (FORCE_BASE).
+  rm -rf "$icache/oci/$name"
   log "$name: rootfs $(du -sh "$out" | cut -f1) in $(since "$t")"
   echo "$out"
 }
@@ -164,7 +169,7 @@ layer_tar() { # OUT DIR: a reproducible tar of DIR's contents
 
 gobuild() { # OUT PACKAGE [ldflags]
   # -buildvcs=false: the binary (and so the layer) changes only with the code.
-  (cd "$repo" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -buildvcs=false -ldflags "-s -w ${3:-}" -o "$1" "$2")
+  (cd "$repo" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w ${3:-}" -o "$1" "$2")
 }
 
 std_env=(--config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env LANG=C.UTF-8)

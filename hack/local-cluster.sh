@@ -90,15 +90,23 @@ start() { # name binary args...: start detached, unless it already runs
   log "started $name (pid $!)"
 }
 
-stop() { # name [seconds]: SIGTERM by PID, SIGKILL after the grace period
-  local name=$1 grace=${2:-15} pid i
-  if pid=$(pid_of "$name"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 5; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
-    if [ -d "/proc/$pid" ]; then log "$name (pid $pid) ignored SIGTERM: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-    log "stopped $name (pid $pid)"
-  fi
-  rm -f "$run/$name.pid"
+stop() { # name...: SIGTERM by PID to all, SIGKILL to those still there after 15 s
+  local name pid i n names=() pids=()
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      names+=("$name"); pids+=("$pid")
+    fi
+    rm -f "$run/$name.pid"
+  done
+  for i in "${!pids[@]}"; do
+    for ((n = 0; n < 75; n++)); do [ -d "/proc/${pids[$i]}" ] || break; sleep 0.2; done
+    if [ -d "/proc/${pids[$i]}" ]; then
+      log "${names[$i]} (pid ${pids[$i]}) ignored SIGTERM: SIGKILL"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true; sleep 0.2
+    fi
+    log "stopped ${names[$i]} (pid ${pids[$i]})"
+  done
 }
 
 healthy() { # name: one quick health probe
@@ -473,8 +481,7 @@ cmd_down() {
   [ "$(id -u)" = 0 ] || die "run as root"
   if [ ! -d "$state" ]; then log "no cluster state at $state: nothing to do"; return 0; fi
   # No new pods from controllers or the scheduler while we empty the node.
-  stop kube-controller-manager
-  stop kube-scheduler
+  stop kube-controller-manager kube-scheduler
   if pid_of kube-apiserver >/dev/null && pid_of kubelet >/dev/null && healthy kube-apiserver; then
     # The kubelet tears each pod down through the CRI (CNI DEL, netns, mounts).
     log "deleting every pod"
@@ -485,12 +492,9 @@ cmd_down() {
     fi
     pid_of containerd >/dev/null && wait_for sandboxes 30 no_running_tasks || true
   fi
-  stop kubelet
-  stop kube-proxy
+  stop kubelet kube-proxy
   remove_containers
-  stop containerd
-  stop clusterdns
-  stop kube-apiserver
+  stop containerd clusterdns kube-apiserver
   stop etcd
   if [ -n "${STASH_CLUSTER_KEEP_LOGS:-}" ]; then
     mkdir -p "$STASH_CLUSTER_KEEP_LOGS" && cp -a "$logs/." "$STASH_CLUSTER_KEEP_LOGS/" && log "logs copied to $STASH_CLUSTER_KEEP_LOGS"
@@ -511,7 +515,8 @@ remove_kubelet_chains() {
   local ipt table rule chain
   for ipt in iptables ip6tables; do
     for table in filter nat mangle; do
-      "$ipt-save" -t "$table" 2>/dev/null | grep -E '^-A [A-Z]+ .*-j KUBE-(FIREWALL|KUBELET-CANARY|IPTABLES-HINT)( |$)' |
+      { "$ipt-save" -t "$table" 2>/dev/null || true; } |
+        { grep -E '^-A [A-Z]+ .*-j KUBE-(FIREWALL|KUBELET-CANARY|IPTABLES-HINT)( |$)' || true; } |
         while read -r rule; do eval "$ipt -w -t $table -D ${rule#-A }" 2>/dev/null || true; done
       for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
         "$ipt" -w -t "$table" -F "$chain" 2>/dev/null && "$ipt" -w -t "$table" -X "$chain" 2>/dev/null || true
@@ -593,7 +598,8 @@ cmd_status() {
   if pid_of kube-apiserver >/dev/null && healthy kube-apiserver; then
     echo; kubectl get nodes -o wide 2>&1 || true
     echo; kubectl get pods --all-namespaces -o wide 2>&1 || true
-    echo; ctr -a "$ctr_sock" -n k8s.io images ls 2>/dev/null | awk 'NR==1 || $1 !~ /^sha256:/ {print $1, $4, $5}' | column -t || true
+    echo; ctr -a "$ctr_sock" -n k8s.io images ls 2>/dev/null |
+      awk 'NR == 1 || $1 !~ /^sha256:/ { printf "%-40s %s %s\n", $1, $4, $5 }' || true
   fi
   echo; echo "KUBECONFIG=$admin_kc"
   return $all

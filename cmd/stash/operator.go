@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -41,7 +42,8 @@ func newOperatorCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+			mgr, err := ctrl.NewManager(kube.ForOperator(cfg), ctrl.Options{
+				Controller:             config.Controller{MaxConcurrentReconciles: kube.OperatorConcurrency},
 				Scheme:                 kube.Scheme,
 				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress: probeAddr,

@@ -28,12 +28,12 @@ func StartManager(t testing.TB, setup func(mgr manager.Manager) error) client.Cl
 func StartManagerAs(t testing.TB, cfg *rest.Config, setup func(mgr manager.Manager) error) client.Client {
 	t.Helper()
 	cp := Shared(t)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(kube.ForOperator(cfg), ctrl.Options{
 		Scheme:                 kube.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// Tests start a manager each; controller names repeat across them.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: kube.OperatorConcurrency},
 	})
 	if err != nil {
 		t.Fatal(err)
