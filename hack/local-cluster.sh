@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes cluster on this machine, for end-to-end tests:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
-# kubelet and kube-proxy, from the binaries hack/setup-test-infra.sh builds
-# (TIERS=cluster). Nothing is pulled from a registry: pods run local images
-# that hack/build-images.sh imports.
+# kubelet, kube-proxy and a small DNS server (hack/clusterdns), from the
+# binaries hack/setup-test-infra.sh builds (TIERS=cluster). Nothing is pulled
+# from a registry: pods run local images that hack/build-images.sh imports
+# (run it after every up: down removes containerd's store with the rest).
+# RBAC, ServiceAccount tokens and the kube-root-ca.crt ConfigMap are real, so
+# in-cluster clients (the operator) work and missing permissions show up.
 #
 # usage: hack/local-cluster.sh up|down|status
+#   TIERS=cluster bash hack/setup-test-infra.sh          # once per machine
+#   eval "export $(bash hack/local-cluster.sh up | grep '^KUBECONFIG=')"
+#   bash hack/build-images.sh                            # images into the node
+#   kubectl ...; bash hack/local-cluster.sh down
 #
 #   up      start what is not running (harmless when the cluster is up), wait
 #           until the node is Ready, print KUBECONFIG=<state>/admin.kubeconfig
@@ -505,6 +512,7 @@ cmd_down() {
   network_down
   unmount_under "$state"
   restore_host_state
+  log "removing $state"
   rm -rf "$state"
   log "cluster down; $state removed"
 }
@@ -609,9 +617,11 @@ case "${1:-}" in
   up | down | status) ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
-# One invocation at a time.
-exec 8>"/run/stash-local-cluster.lock"
-flock 8
+# One up or down at a time.
+if [ "$1" != status ]; then
+  exec 8>"/run/stash-local-cluster.lock"
+  flock 8
+fi
 case $1 in
   up) cmd_up ;;
   down) cmd_down; rm -f /run/stash-local-cluster.lock ;;
