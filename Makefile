@@ -44,6 +44,9 @@ test: ## Every tier against real infrastructure (installs what is missing; run a
 	bash hack/test.sh
 
 .PHONY: demo
-demo: ## The end-to-end demo (not there yet; see README).
-	@echo "make demo: the end-to-end demo on a local single-node cluster is not built yet (issue: end to end)."
-	@echo "What works today: 'make test' (API, CRDs, resolver, data plane against real servers) and 'bin/stash resolve'."
+demo: ## The end-to-end demo: local cluster, operator, PostgreSQL backup and restore (run as root).
+	bash hack/demo.sh
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end tests against the local cluster (KUBECONFIG set, images built; run as root).
+	go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/

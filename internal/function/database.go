@@ -771,6 +771,44 @@ func (o DatabaseOptions) dumpToClient(ctx context.Context, e *engine, repo *rest
 	return nil
 }
 
+// prepared is what backups and restores both need before data moves.
+type prepared struct {
+	extra      []string
+	timeout    time.Duration
+	clientPath string
+	conn       connection
+	repo       *restic.Repo
+}
+
+// prepare checks the flags, finds the client, reads the connection (from
+// the AppBinding or the flags) and sets up the repository driver; scrub
+// learns the secrets, so that no later error can show them.
+func (o DatabaseOptions) prepare(ctx context.Context, e *engine, scrub *scrubber) (*prepared, error) {
+	extra, err := splitArgs(o.ExtraArgs)
+	if err != nil {
+		return nil, fmt.Errorf("--%s %s", e.argsFlag, err)
+	}
+	timeout, err := o.waitTimeout()
+	if err != nil {
+		return nil, err
+	}
+	clientPath, err := findProgram(e, e.clientPrograms)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := o.connection(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	scrub.password = conn.Password
+	repo, err := o.NewRepo()
+	if err != nil {
+		return nil, err
+	}
+	scrub.repo = repo
+	return &prepared{extra: extra, timeout: timeout, clientPath: clientPath, conn: conn, repo: repo}, nil
+}
+
 // backupDatabase is backup-pg and backup-mysql: dump into the repository,
 // then the after-backup sequence. Failures are the Failed host entry.
 func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOutput {
@@ -779,32 +817,15 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 	var scrub scrubber
 	fail := func(err error) BackupOutput { return FailedBackup(host, start, nil, scrub.err(err)) }
 
-	extra, err := splitArgs(o.ExtraArgs)
-	if err != nil {
-		return fail(fmt.Errorf("--%s %s", e.argsFlag, err))
-	}
-	timeout, err := o.waitTimeout()
-	if err != nil {
-		return fail(err)
-	}
 	dumpPath, err := findProgram(e, e.dumpPrograms)
 	if err != nil {
 		return fail(err)
 	}
-	clientPath, err := findProgram(e, e.clientPrograms)
+	p, err := o.prepare(ctx, e, &scrub)
 	if err != nil {
 		return fail(err)
 	}
-	conn, err := o.connection(ctx, e)
-	if err != nil {
-		return fail(err)
-	}
-	scrub.password = conn.Password
-	repo, err := o.NewRepo()
-	if err != nil {
-		return fail(err)
-	}
-	scrub.repo = repo
+	extra, timeout, clientPath, conn, repo := p.extra, p.timeout, p.clientPath, p.conn, p.repo
 	created, err := repo.OpenOrInit(ctx)
 	if err != nil {
 		return fail(err)
@@ -846,28 +867,11 @@ func restoreDatabase(ctx context.Context, e *engine, o DatabaseRestoreOptions) R
 	fail := func(err error) RestoreOutput { return FailedRestore(host, start, scrub.err(err)) }
 	source := orDefault(o.SourceHostname, host)
 
-	extra, err := splitArgs(o.ExtraArgs)
-	if err != nil {
-		return fail(fmt.Errorf("--%s %s", e.argsFlag, err))
-	}
-	timeout, err := o.waitTimeout()
+	p, err := o.prepare(ctx, e, &scrub)
 	if err != nil {
 		return fail(err)
 	}
-	clientPath, err := findProgram(e, e.clientPrograms)
-	if err != nil {
-		return fail(err)
-	}
-	conn, err := o.connection(ctx, e)
-	if err != nil {
-		return fail(err)
-	}
-	scrub.password = conn.Password
-	repo, err := o.NewRepo()
-	if err != nil {
-		return fail(err)
-	}
-	scrub.repo = repo
+	extra, timeout, clientPath, conn, repo := p.extra, p.timeout, p.clientPath, p.conn, p.repo
 	// Open, never init: no repository here is a mistake to report.
 	if err := repo.Open(ctx); err != nil {
 		return fail(err)

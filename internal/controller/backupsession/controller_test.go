@@ -346,3 +346,42 @@ func TestSkippedSessionNeverStarts(t *testing.T) {
 		return nil
 	})
 }
+
+// update-status reports before its container exits, so the session finishes
+// while its last step still runs: once the pod ends, the steps are settled
+// without touching the phase.
+func TestStepsSettleAfterTheSessionFinishes(t *testing.T) {
+	e := start(t, "pvc-backup.yaml")
+	bs := newSession(e, "data-backup", "data-backup-1767232800")
+	job := e.WaitForJob(resolve.JobName(false, bs.Name))
+	pod := e.StartPod(job)
+	e.SetPodStatus(pod, corev1.PodStatus{
+		Phase:                 corev1.PodRunning,
+		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Terminated("pvc-backup-0", 0, "Completed", "")},
+		ContainerStatuses:     []corev1.ContainerStatus{{Name: "update-status-1", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}},
+	})
+	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	report(e, bs.Name, stashv1beta1.HostBackupStats{Hostname: "host-0", Phase: stashv1beta1.HostBackupSucceeded})
+	waitFor(e, bs.Name, stashv1beta1.BackupSessionSucceeded, stashv1beta1.ReasonCompleted)
+
+	e.SetPodStatus(pod, corev1.PodStatus{
+		Phase:                 corev1.PodSucceeded,
+		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Terminated("pvc-backup-0", 0, "Completed", "")},
+		ContainerStatuses:     []corev1.ContainerStatus{sessionjobtest.Terminated("update-status-1", 0, "Completed", "")},
+	})
+	e.Eventually("the last step to settle", func() error {
+		var got stashv1beta1.BackupSession
+		if err := e.Get(bs.Name, &got); err != nil {
+			return err
+		}
+		if got.Status.Phase != stashv1beta1.BackupSessionSucceeded {
+			return fmt.Errorf("phase changed to %s", got.Status.Phase)
+		}
+		for _, st := range got.Status.Steps {
+			if st.Phase != stashv1beta1.StepSucceeded || ptr.Deref(st.ExitCode, -1) != 0 {
+				return fmt.Errorf("step %s: %s", st.Name, st.Phase)
+			}
+		}
+		return nil
+	})
+}

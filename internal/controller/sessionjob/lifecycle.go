@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -140,6 +141,42 @@ func (r *Runner) Reconcile(ctx context.Context, req ctrl.Request, s Session) (ct
 		return r.start(ctx, s, read)
 	case s.Phase() == string(PhaseRunning):
 		return r.follow(ctx, s, read)
+	case stepsUnsettled(*s.Fields().Steps):
+		return r.settle(ctx, s, read)
+	}
+	return ctrl.Result{}, nil
+}
+
+// stepsUnsettled: some step still shows Pending or Running. A session can
+// finish before its pod does: update-status reports the result just before
+// its container exits.
+func stepsUnsettled(steps []stashv1beta1.StepStatus) bool {
+	for _, st := range steps {
+		if st.Phase != stashv1beta1.StepSucceeded && st.Phase != stashv1beta1.StepFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// settle records the final state of a finished session's steps from its
+// pod, and nothing else: the phase was decided and stays.
+func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ctrl.Result, error) {
+	obj := s.Object()
+	job, pod, err := r.readers().Observe(ctx, obj.GetNamespace(), resolve.JobName(s.Restore(), obj.GetName()), obj.GetUID())
+	if err != nil || job == nil {
+		return ctrl.Result{}, err
+	}
+	steps := s.Fields().Steps
+	*steps = UpdateSteps(*steps, &job.Spec.Template.Spec, pod)
+	if equality.Semantic.DeepEqual(read, obj) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Client.Status().Update(ctx, obj); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("record the final steps of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	return ctrl.Result{}, nil
 }

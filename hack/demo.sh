@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# The end-to-end demo: on the local single-node cluster (hack/local-cluster.sh)
+# install the operator, back up a PostgreSQL server into a local restic
+# repository, restore it into a second PostgreSQL server and compare the data.
+#
+# usage: bash hack/demo.sh        (as root; `make demo` runs it)
+#
+# Sets up what is missing: the binaries (hack/setup-test-infra.sh, TIERS
+# "envtest cluster"), the cluster (hack/local-cluster.sh up) and the images
+# (hack/build-images.sh, a few seconds when they are imported already). Reuses
+# a running cluster. Re-running starts the demo namespace and the repository
+# afresh. Tear down with: bash hack/local-cluster.sh down
+#
+# Environment:
+#   STASH_CI_CACHE      binaries cache (default /var/cache/stash-ci)
+#   DEMO_NAMESPACE      namespace of the demo (default demo)
+#   DEMO_REPO_DIR       host directory of the repository (default /var/lib/stash-demo-repo)
+#   DEMO_ROWS           rows in the sample table (default 10000)
+#   DEMO_TIMEOUT        seconds to wait for each session (default 300)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+cd "$repo"
+
+cache="${STASH_CI_CACHE:-/var/cache/stash-ci}"
+ns="${DEMO_NAMESPACE:-demo}"
+repo_dir="${DEMO_REPO_DIR:-/var/lib/stash-demo-repo}"
+rows="${DEMO_ROWS:-10000}"
+timeout="${DEMO_TIMEOUT:-300}"
+pg_password="demo-pg-$(date +%s)"
+restic_password="demo-restic-password"
+
+t0=${EPOCHREALTIME/./}
+secs() { local us=$(( ${EPOCHREALTIME/./} - $1 )); printf '%d.%01d' $((us / 1000000)) $((us / 100000 % 10)); }
+log() { echo "[demo $(secs "$t0")s] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (the cluster and the images need it)"
+
+# ------------------------------------------------------------------ set up
+step_t=${EPOCHREALTIME/./}
+if [ ! -x "$cache/bin/kubectl" ] || ! bash "$here/local-cluster.sh" status >/dev/null 2>&1; then
+  log "installing/building what is missing (hack/setup-test-infra.sh, TIERS='envtest cluster')"
+  TIERS="envtest cluster" bash "$here/setup-test-infra.sh" >/dev/null
+fi
+kc_line=$(bash "$here/local-cluster.sh" up 2> >(grep -E 'ERROR|cluster up|started' >&2) | grep '^KUBECONFIG=') ||
+  die "hack/local-cluster.sh up failed"
+export "${kc_line?}"
+log "cluster up ($KUBECONFIG)"
+log "building/importing images (hack/build-images.sh)"
+bash "$here/build-images.sh" 2> >(grep -E 'ERROR|done:|imported' >&2) || die "hack/build-images.sh failed"
+k() { "$cache/bin/kubectl" "$@"; }
+setup_secs=$(secs "$step_t")
+
+log "installing the operator (kubectl apply --server-side -k config/default)"
+k apply --server-side --force-conflicts -k config/default >/dev/null
+k -n stash-system rollout restart deployment/stash-operator >/dev/null # pick up a rebuilt stash:latest
+k -n stash-system rollout status deployment/stash-operator --timeout=180s >/dev/null ||
+  { k -n stash-system logs deployment/stash-operator --tail=30 >&2 || true; die "the operator did not become ready"; }
+for t in task/postgres-backup-15 task/postgres-restore-15 function/update-status; do
+  for ((i = 0; i < 60; i++)); do k get "${t%/*}.stash.appscode.com" "${t#*/}" >/dev/null 2>&1 && break; sleep 1; done
+  k get "${t%/*}.stash.appscode.com" "${t#*/}" >/dev/null 2>&1 || die "the operator did not install the catalog ${t%/*} ${t#*/}"
+done
+log "operator ready, catalog installed"
+
+# ------------------------------------------------------------- namespace
+if k get namespace "$ns" >/dev/null 2>&1; then
+  log "deleting the namespace $ns of an earlier run"
+  k delete namespace "$ns" --wait=true --timeout=180s >/dev/null
+fi
+k create namespace "$ns" >/dev/null
+# The repository: a fresh host directory every run; backup Jobs run as uid 65532.
+rm -rf "$repo_dir"
+mkdir -p "$repo_dir"
+chmod 0777 "$repo_dir"
+
+# postgres NAME: a PostgreSQL pod, its Service, credentials Secret and AppBinding.
+postgres() {
+  local name=$1
+  k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: $name-auth, namespace: $ns}
+stringData: {POSTGRES_USER: postgres, POSTGRES_PASSWORD: "$pg_password"}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $name
+  namespace: $ns
+  labels: {app: $name}
+spec:
+  containers:
+  - name: postgres
+    image: localhost/postgres:15
+    imagePullPolicy: Never
+    args: ["-c", "fsync=off"]
+    env:
+    - name: POSTGRES_PASSWORD
+      valueFrom: {secretKeyRef: {name: $name-auth, key: POSTGRES_PASSWORD}}
+    ports: [{containerPort: 5432, name: postgres}]
+    readinessProbe:
+      exec: {command: [/usr/lib/postgresql/15/bin/pg_isready, -h, 127.0.0.1, -U, postgres]}
+      periodSeconds: 2
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: $ns}
+spec:
+  selector: {app: $name}
+  ports: [{name: postgres, port: 5432, targetPort: postgres}]
+---
+apiVersion: appcatalog.appscode.com/v1alpha1
+kind: AppBinding
+metadata: {name: $name, namespace: $ns}
+spec:
+  type: postgres
+  version: "15"
+  clientConfig:
+    service: {name: $name, port: 5432, scheme: postgresql}
+  secret: {name: $name-auth}
+EOF
+}
+psql_in() { # POD SQL: run SQL in the pod as postgres over the local socket
+  k -n "$ns" exec "$1" -- psql -U postgres -h /var/run/postgresql -d postgres -X -qAt -v ON_ERROR_STOP=1 -c "$2"
+}
+wait_pg() {
+  k -n "$ns" wait --for=condition=Ready "pod/$1" --timeout=180s >/dev/null || {
+    k -n "$ns" describe pod "$1" | tail -n 20 >&2; k -n "$ns" logs "$1" --tail=20 >&2 || true
+    die "PostgreSQL pod $1 did not become ready"; }
+  local i; for ((i = 0; i < 60; i++)); do psql_in "$1" "select 1" >/dev/null 2>&1 && return 0; sleep 1; done
+  die "PostgreSQL in pod $1 does not answer"
+}
+# checksum POD: row count and md5 of every row of the sample table, in order
+checksum() {
+  k -n "$ns" exec "$1" -- psql -U postgres -h /var/run/postgresql -d shop -X -qAt -v ON_ERROR_STOP=1 \
+    -c "select count(*) || ' rows, md5 ' || md5(string_agg(o::text, E'\n' order by o.id)) from orders o"
+}
+
+step_t=${EPOCHREALTIME/./}
+log "deploying PostgreSQL source-postgres with $rows sample rows"
+postgres source-postgres
+wait_pg source-postgres
+psql_in source-postgres "create database shop" >/dev/null
+k -n "$ns" exec source-postgres -- psql -U postgres -h /var/run/postgresql -d shop -X -q -v ON_ERROR_STOP=1 -c "
+  create table orders (id int primary key, customer text not null, amount numeric(10,2), created timestamptz);
+  insert into orders select i, 'customer-' || (i % 97), round((random() * 1000)::numeric, 2),
+    timestamptz '2026-01-01' + i * interval '1 minute' from generate_series(1, $rows) i;" >/dev/null
+src_sum=$(checksum source-postgres)
+log "source data: $src_sum"
+
+# ---------------------------------------------------------- repository
+k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: local-repo-secret, namespace: $ns}
+stringData: {RESTIC_PASSWORD: "$restic_password"}
+---
+apiVersion: stash.appscode.com/v1alpha1
+kind: Repository
+metadata: {name: local-repo, namespace: $ns}
+spec:
+  backend:
+    local:
+      mountPath: /safe/data
+      hostPath: {path: $repo_dir, type: DirectoryOrCreate}
+    storageSecretName: local-repo-secret
+EOF
+
+# ------------------------------------------------------------- sessions
+# show_failure KIND NAME: the session's steps, conditions and failing pod's log.
+show_failure() {
+  local kind=$1 name=$2
+  echo "---- $kind $ns/$name status:" >&2
+  k -n "$ns" get "$kind" "$name" -o jsonpath='{.status}' 2>&1 | jq . >&2 2>/dev/null ||
+    k -n "$ns" get "$kind" "$name" -o yaml >&2 || true
+  echo "---- steps:" >&2
+  k -n "$ns" get "$kind" "$name" -o json | jq -r '.status.steps // [] | .[] | "  \(.name): \(.phase // "") \(.message // .error // "")"' >&2 || true
+  echo "---- conditions:" >&2
+  k -n "$ns" get "$kind" "$name" -o json | jq -r '.status.conditions // [] | .[] | "  \(.type)=\(.status) \(.reason): \(.message)"' >&2 || true
+  echo "---- jobs and pods:" >&2
+  k -n "$ns" get jobs,pods -o wide >&2 || true
+  local pod
+  for pod in $(k -n "$ns" get pods -o json | jq -r '.items[] | select(.metadata.labels["job-name"] != null) | .metadata.name'); do
+    echo "---- log tail of $pod (all containers):" >&2
+    k -n "$ns" logs "$pod" --all-containers --prefix --tail=25 >&2 || true
+  done
+  echo "---- events:" >&2
+  k -n "$ns" get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 15 >&2 || true
+  echo "---- operator log tail:" >&2
+  k -n stash-system logs deployment/stash-operator --tail=20 >&2 || true
+}
+# wait_session KIND NAME: wait for phase Succeeded, printing progress
+wait_session() {
+  local kind=$1 name=$2 start=${EPOCHREALTIME/./} phase="" last="" steps
+  while :; do
+    phase=$(k -n "$ns" get "$kind" "$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)
+    steps=$(k -n "$ns" get "$kind" "$name" -o json 2>/dev/null |
+      jq -r '[.status.steps // [] | .[] | "\(.name)=\(.phase // "?")"] | join(" ")' 2>/dev/null || true)
+    local now="phase=${phase:-<none>}${steps:+ steps: $steps}"
+    if [ "$now" != "$last" ]; then log "  $kind/$name: $now"; last=$now; fi
+    case $phase in
+      Succeeded) return 0 ;;
+      Failed | Unknown) show_failure "$kind" "$name"; die "$kind $name: $phase" ;;
+    esac
+    if (( $(( ${EPOCHREALTIME/./} - start )) > timeout * 1000000 )); then
+      show_failure "$kind" "$name"; die "$kind $name not Succeeded after ${timeout}s"
+    fi
+    sleep 2
+  done
+}
+
+log "creating BackupConfiguration source-postgres-backup (task postgres-backup-15, schedule */5 * * * *)"
+k apply -f - >/dev/null <<EOF
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: source-postgres-backup, namespace: $ns}
+spec:
+  schedule: "*/5 * * * *"
+  task: {name: postgres-backup-15}
+  repository: {name: local-repo}
+  target:
+    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: source-postgres}
+  retentionPolicy: {name: keep-last-5, keepLast: 5, prune: true}
+  backupHistoryLimit: 5 # keep the instant session around for a look (default 1)
+EOF
+
+bs="source-postgres-backup-$(date +%s)"
+log "triggering an instant backup: BackupSession $bs"
+backup_t=${EPOCHREALTIME/./}
+k apply -f - >/dev/null <<EOF
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata:
+  name: $bs
+  namespace: $ns
+  labels:
+    app.kubernetes.io/component: stash-backup
+    app.kubernetes.io/managed-by: stash.appscode.com
+    stash.appscode.com/invoker-name: source-postgres-backup
+    stash.appscode.com/invoker-type: BackupConfiguration
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: source-postgres-backup}
+EOF
+wait_session backupsession "$bs"
+backup_secs=$(secs "$backup_t")
+bs_duration=$(k -n "$ns" get backupsession "$bs" -o jsonpath='{.status.sessionDuration}')
+log "backup Succeeded in ${backup_secs}s"
+
+step_t=${EPOCHREALTIME/./}
+log "deploying the restore target restored-postgres (empty)"
+postgres restored-postgres
+wait_pg restored-postgres
+
+rs="restored-postgres-restore-$(date +%s)"
+log "restoring the latest snapshot into restored-postgres: RestoreSession $rs"
+restore_t=${EPOCHREALTIME/./}
+k apply -f - >/dev/null <<EOF
+apiVersion: stash.appscode.com/v1beta1
+kind: RestoreSession
+metadata: {name: $rs, namespace: $ns}
+spec:
+  task: {name: postgres-restore-15}
+  repository: {name: local-repo}
+  target:
+    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: restored-postgres}
+  rules:
+  - snapshots: [latest]
+EOF
+wait_session restoresession "$rs"
+restore_secs=$(secs "$restore_t")
+rs_duration=$(k -n "$ns" get restoresession "$rs" -o jsonpath='{.status.sessionDuration}')
+log "restore Succeeded in ${restore_secs}s"
+
+dst_sum=$(checksum restored-postgres) || die "the restored server has no table shop.orders"
+[ "$src_sum" = "$dst_sum" ] || die "data differs: source $src_sum, restored $dst_sum"
+
+repo_json=$(k -n "$ns" get repository local-repo -o json)
+total_size=$(jq -r '.status.totalSize // "?"' <<< "$repo_json")
+snap_count=$(jq -r '.status.snapshotCount // "?"' <<< "$repo_json")
+integrity=$(jq -r '.status.integrity // "?"' <<< "$repo_json")
+bs_snap=$(k -n "$ns" get backupsession "$bs" -o json |
+  jq -r '[.status.targets[]?.stats[]? | .hostname as $h | .snapshots[]? | "\(.name) (host \($h), \(.path)): \(.totalSize) dump, \(.uploaded) uploaded"] | join(", ")' 2>/dev/null || true)
+
+cat <<EOF
+
+==================================================================== stash demo
+Backed up   PostgreSQL 15 pod $ns/source-postgres (AppBinding source-postgres):
+            database shop, table orders: $src_sum
+Repository  $ns/local-repo, local backend, host dir $repo_dir
+            snapshots: $snap_count, total size: $total_size, integrity: $integrity
+Backup      BackupSession $bs: Succeeded in ${backup_secs}s (status.sessionDuration ${bs_duration:-?})${bs_snap:+
+            snapshot $bs_snap}
+            (BackupConfiguration source-postgres-backup keeps backing up every 5 minutes: keepLast 5 snapshots, last 5 sessions)
+Restore     RestoreSession $rs -> $ns/restored-postgres: Succeeded in ${restore_secs}s (status.sessionDuration ${rs_duration:-?})
+Check       restored data: $dst_sum -> IDENTICAL
+Time        total $(secs "$t0")s (setup ${setup_secs}s)
+
+Look around (export KUBECONFIG=$KUBECONFIG; kubectl is $cache/bin/kubectl):
+  kubectl -n $ns get backupconfiguration,backupsession,restoresession,repository
+  kubectl -n $ns get backupsession $bs -o yaml
+  kubectl -n $ns get jobs,pods
+  kubectl -n stash-system logs deployment/stash-operator
+  kubectl -n $ns exec restored-postgres -- psql -U postgres -h /var/run/postgresql -d shop -c 'select count(*) from orders'
+Tear down:  bash hack/local-cluster.sh down
+EOF
