@@ -194,8 +194,12 @@ func repositoryVars(v vars, repo *stashv1alpha1.Repository) error {
 }
 
 // commonVars are the variables of backups and restores alike.
-func commonVars(v vars, namespace string, tempDir stashv1beta1.EmptyDirSettings, interim *stashv1beta1.PersistentVolumeClaim, opts Options) {
+func commonVars(v vars, namespace, invokerKind, invokerName string, tempDir stashv1beta1.EmptyDirSettings, interim *stashv1beta1.PersistentVolumeClaim, opts Options) {
 	v[VarNamespace] = namespace
+	v[VarInvokerKind] = invokerKind
+	v[VarInvokerName] = invokerName
+	v[VarPrometheusJobName] = invokerName
+	v[VarHostname] = jobHostname
 	v[VarEnableCache] = strconv.FormatBool(!tempDir.DisableCaching)
 	if interim != nil {
 		v[VarInterimDataDir] = interimMountPath + "/data"
@@ -244,12 +248,8 @@ func backupVars(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSes
 	if err := repositoryVars(v, repo); err != nil {
 		return nil, err
 	}
-	commonVars(v, bs.Namespace, bc.Spec.TempDir, bc.Spec.InterimVolumeTemplate, opts)
+	commonVars(v, bs.Namespace, "BackupConfiguration", bc.Name, bc.Spec.TempDir, bc.Spec.InterimVolumeTemplate, opts)
 	v[VarBackupSession] = bs.Name
-	v[VarInvokerKind] = "BackupConfiguration"
-	v[VarInvokerName] = bc.Name
-	v[VarHostname] = jobHostname
-	v[VarPrometheusJobName] = bc.Name
 	paths, mounts := []string(nil), []corev1.VolumeMount(nil)
 	if t := bc.Spec.Target; t != nil {
 		targetRefVars(v, t.Ref, bc.Namespace)
@@ -272,12 +272,8 @@ func restoreVars(rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository
 	if err := repositoryVars(v, repo); err != nil {
 		return nil, err
 	}
-	commonVars(v, rs.Namespace, rs.Spec.TempDir, rs.Spec.InterimVolumeTemplate, opts)
+	commonVars(v, rs.Namespace, "RestoreSession", rs.Name, rs.Spec.TempDir, rs.Spec.InterimVolumeTemplate, opts)
 	v[VarRestoreSession] = rs.Name
-	v[VarInvokerKind] = "RestoreSession"
-	v[VarInvokerName] = rs.Name
-	v[VarHostname] = jobHostname
-	v[VarPrometheusJobName] = rs.Name
 	replicas := int32(1)
 	var mounts []corev1.VolumeMount
 	if t := rs.Spec.Target; t != nil {
