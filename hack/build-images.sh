@@ -268,7 +268,9 @@ write_mariadb_entrypoint() {
   cat > "$1" <<'EOF'
 #!/bin/sh
 # Initialises the data directory on first start (root password
-# $MARIADB_ROOT_PASSWORD for root@localhost and root@%, optional database
+# $MARIADB_ROOT_PASSWORD for root@localhost and root@%, and no other root
+# account: mariadb-install-db's password-less root@127.0.0.1, ::1 and
+# <hostname> would shadow root@% over TCP; optional database
 # $MARIADB_DATABASE), then runs mariadbd on 0.0.0.0:3306. Extra arguments go
 # to mariadbd. Started as root it drops to the mysql user.
 set -eu
@@ -293,6 +295,7 @@ if [ ! -d "$datadir/mysql" ]; then
   q=$(printf '%s' "$MARIADB_ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e "s/'/''/g")
   mariadb --no-defaults --socket=$sock -uroot <<SQL
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$q';
+DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1', 'root'@'$(hostname)';
 CREATE USER 'root'@'%' IDENTIFIED BY '$q';
 GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
 ${MARIADB_DATABASE:+CREATE DATABASE IF NOT EXISTS \`$MARIADB_DATABASE\`;}

@@ -2,6 +2,8 @@
 # The end-to-end demo: on the local single-node cluster (hack/local-cluster.sh)
 # install the operator, back up a PostgreSQL server into a local restic
 # repository, restore it into a second PostgreSQL server and compare the data.
+# The objects are the YAML blocks of README.md's quick start, applied as they
+# are written there (the namespace and the repository directory substituted).
 #
 # usage: bash hack/demo.sh        (as root; `make demo` runs it)
 #
@@ -27,8 +29,6 @@ ns="${DEMO_NAMESPACE:-demo}"
 repo_dir="${DEMO_REPO_DIR:-/var/lib/stash-demo-repo}"
 rows="${DEMO_ROWS:-10000}"
 timeout="${DEMO_TIMEOUT:-300}"
-pg_password="demo-pg-$(date +%s)"
-restic_password="demo-restic-password"
 
 t0=${EPOCHREALTIME/./}
 secs() { local us=$(( ${EPOCHREALTIME/./} - $1 )); printf '%d.%01d' $((us / 1000000)) $((us / 100000 % 10)); }
@@ -74,52 +74,20 @@ rm -rf "$repo_dir"
 mkdir -p "$repo_dir"
 chmod 0777 "$repo_dir"
 
-# postgres NAME: a PostgreSQL pod, its Service, credentials Secret and AppBinding.
+# readme_yaml NAME: the README quick start's YAML block that starts "# NAME"
+# (the demo applies the README's own examples, so the two cannot drift).
+readme_yaml() {
+  local out
+  out=$(awk -v want="# $1" '
+    /^```/ { if (inblock) { if (found) exit; inblock = 0 } else { inblock = 1; first = 1 }; next }
+    inblock && first { first = 0; if ($0 == want || index($0, want ":") == 1) found = 1 }
+    inblock && found { print }' "$repo/README.md")
+  [ -n "$out" ] || die "README.md has no yaml block starting with '# $1'"
+  printf '%s\n' "$out"
+}
+# postgres NAME: README's postgres.yaml (pod, Service, Secret, AppBinding) as NAME.
 postgres() {
-  local name=$1
-  k apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Secret
-metadata: {name: $name-auth, namespace: $ns}
-stringData: {POSTGRES_USER: postgres, POSTGRES_PASSWORD: "$pg_password"}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $name
-  namespace: $ns
-  labels: {app: $name}
-spec:
-  containers:
-  - name: postgres
-    image: localhost/postgres:15
-    imagePullPolicy: Never
-    args: ["-c", "fsync=off"]
-    env:
-    - name: POSTGRES_PASSWORD
-      valueFrom: {secretKeyRef: {name: $name-auth, key: POSTGRES_PASSWORD}}
-    ports: [{containerPort: 5432, name: postgres}]
-    readinessProbe:
-      exec: {command: [/usr/lib/postgresql/15/bin/pg_isready, -h, 127.0.0.1, -U, postgres]}
-      periodSeconds: 2
----
-apiVersion: v1
-kind: Service
-metadata: {name: $name, namespace: $ns}
-spec:
-  selector: {app: $name}
-  ports: [{name: postgres, port: 5432, targetPort: postgres}]
----
-apiVersion: appcatalog.appscode.com/v1alpha1
-kind: AppBinding
-metadata: {name: $name, namespace: $ns}
-spec:
-  type: postgres
-  version: "15"
-  clientConfig:
-    service: {name: $name, port: 5432, scheme: postgresql}
-  secret: {name: $name-auth}
-EOF
+  readme_yaml postgres.yaml | sed "s/source-postgres/$1/g" | k -n "$ns" apply -f - >/dev/null
 }
 psql_in() { # POD SQL: run SQL in the pod as postgres over the local socket
   k -n "$ns" exec "$1" -- psql -U postgres -h /var/run/postgresql -d postgres -X -qAt -v ON_ERROR_STOP=1 -c "$2"
@@ -150,22 +118,7 @@ src_sum=$(checksum source-postgres)
 log "source data: $src_sum"
 
 # ---------------------------------------------------------- repository
-k apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Secret
-metadata: {name: local-repo-secret, namespace: $ns}
-stringData: {RESTIC_PASSWORD: "$restic_password"}
----
-apiVersion: stash.appscode.com/v1alpha1
-kind: Repository
-metadata: {name: local-repo, namespace: $ns}
-spec:
-  backend:
-    local:
-      mountPath: /safe/data
-      hostPath: {path: $repo_dir, type: DirectoryOrCreate}
-    storageSecretName: local-repo-secret
-EOF
+readme_yaml repository.yaml | sed "s|/var/lib/stash-demo-repo|$repo_dir|" | k -n "$ns" apply -f - >/dev/null
 
 # ------------------------------------------------------------- sessions
 # show_failure KIND NAME: the session's steps, conditions and failing pod's log.
@@ -211,37 +164,12 @@ wait_session() {
 }
 
 log "creating BackupConfiguration source-postgres-backup (task postgres-backup-15, schedule */5 * * * *)"
-k apply -f - >/dev/null <<EOF
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: source-postgres-backup, namespace: $ns}
-spec:
-  schedule: "*/5 * * * *"
-  task: {name: postgres-backup-15}
-  repository: {name: local-repo}
-  target:
-    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: source-postgres}
-  retentionPolicy: {name: keep-last-5, keepLast: 5, prune: true}
-  backupHistoryLimit: 5 # keep the instant session around for a look (default 1)
-EOF
+readme_yaml backup.yaml | k -n "$ns" apply -f - >/dev/null
 
-bs="source-postgres-backup-$(date +%s)"
-log "triggering an instant backup: BackupSession $bs"
+log "triggering an instant backup (README's backupsession.yaml)"
 backup_t=${EPOCHREALTIME/./}
-k apply -f - >/dev/null <<EOF
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupSession
-metadata:
-  name: $bs
-  namespace: $ns
-  labels:
-    app.kubernetes.io/component: stash-backup
-    app.kubernetes.io/managed-by: stash.appscode.com
-    stash.appscode.com/invoker-name: source-postgres-backup
-    stash.appscode.com/invoker-type: BackupConfiguration
-spec:
-  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: source-postgres-backup}
-EOF
+bs=$(readme_yaml backupsession.yaml | k -n "$ns" create -f - -o jsonpath='{.metadata.name}')
+log "  BackupSession $bs"
 wait_session backupsession "$bs"
 backup_secs=$(secs "$backup_t")
 bs_duration=$(k -n "$ns" get backupsession "$bs" -o jsonpath='{.status.sessionDuration}')
@@ -252,21 +180,10 @@ log "deploying the restore target restored-postgres (empty)"
 postgres restored-postgres
 wait_pg restored-postgres
 
-rs="restored-postgres-restore-$(date +%s)"
-log "restoring the latest snapshot into restored-postgres: RestoreSession $rs"
+rs=restored-postgres-restore
+log "restoring the latest snapshot into restored-postgres: RestoreSession $rs (README's restore.yaml)"
 restore_t=${EPOCHREALTIME/./}
-k apply -f - >/dev/null <<EOF
-apiVersion: stash.appscode.com/v1beta1
-kind: RestoreSession
-metadata: {name: $rs, namespace: $ns}
-spec:
-  task: {name: postgres-restore-15}
-  repository: {name: local-repo}
-  target:
-    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: restored-postgres}
-  rules:
-  - snapshots: [latest]
-EOF
+readme_yaml restore.yaml | k -n "$ns" apply -f - >/dev/null
 wait_session restoresession "$rs"
 restore_secs=$(secs "$restore_t")
 rs_duration=$(k -n "$ns" get restoresession "$rs" -o jsonpath='{.status.sessionDuration}')

@@ -49,6 +49,10 @@ func newOperatorCommand() *cobra.Command {
 				HealthProbeBindAddress: probeAddr,
 				LeaderElection:         leaderElect,
 				LeaderElectionID:       "stash-operator.stash.appscode.com",
+				// The process exits as soon as the manager stops, so handing
+				// the lease over at once is safe, and a replaced pod's
+				// successor need not wait out the lease.
+				LeaderElectionReleaseOnCancel: true,
 			})
 			if err != nil {
 				return fmt.Errorf("create the manager: %w", err)

@@ -12,7 +12,12 @@
 //
 // Run as root: the PersistentVolumes are hostPath directories the test
 // writes and reads directly. Environment: KUBECONFIG (required), KUBECTL
-// (default /var/cache/stash-ci/bin/kubectl).
+// (default $STASH_CI_CACHE/bin/kubectl), STASH_CI_CACHE (default
+// /var/cache/stash-ci, for kubectl and restic), E2E_KEEP (keep the
+// namespace of a failed test).
+//
+// `make test` runs all of this (hack/test.sh): it brings the cluster up,
+// builds the images, and takes the cluster down again if it brought it up.
 package e2e
 
 import (
@@ -29,15 +34,18 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/stash-operator/stash/internal/docexamples"
 )
 
 var kubectlPath = func() string {
 	if p := os.Getenv("KUBECTL"); p != "" {
 		return p
 	}
-	return "/var/cache/stash-ci/bin/kubectl"
+	return filepath.Join(cacheDir(), "bin", "kubectl")
 }()
 
 func repoRoot(t *testing.T) string {
@@ -82,24 +90,163 @@ func preflight(t *testing.T) {
 	}
 }
 
-var operatorOnce bool
+var operator struct {
+	sync.Mutex
+	installed bool
+}
 
-// installOperator applies config/default and waits for the operator and the
-// catalog Tasks it installs.
+// installOperator applies config/default once per run and waits for the
+// operator and the catalog it installs.
 func installOperator(t *testing.T) {
 	t.Helper()
-	if operatorOnce {
+	operator.Lock()
+	defer operator.Unlock()
+	if operator.installed {
 		return
 	}
 	mustKubectl(t, "", "apply", "--server-side", "--force-conflicts", "-k", filepath.Join(repoRoot(t), "config", "default"))
+	// A rebuilt stash:latest is only picked up by a new pod.
+	mustKubectl(t, "", "-n", "stash-system", "rollout", "restart", "deployment/stash-operator")
 	mustKubectl(t, "", "-n", "stash-system", "rollout", "status", "deployment/stash-operator", "--timeout=180s")
-	for _, task := range []string{"pvc-backup", "pvc-restore"} {
-		waitFor(t, 60*time.Second, "catalog Task "+task, func() (bool, error) {
-			_, err := kubectl(t, "", "get", "task.stash.appscode.com", task)
+	for _, object := range []string{"task/pvc-backup", "task/pvc-restore", "task/postgres-backup-15", "task/postgres-restore-15",
+		"task/mysql-backup-10.11", "task/mysql-restore-10.11", "function/update-status"} {
+		kind, name, _ := strings.Cut(object, "/")
+		waitFor(t, 60*time.Second, "catalog "+object, func() (bool, error) {
+			_, err := kubectl(t, "", "get", kind+".stash.appscode.com", name)
 			return err == nil, nil
 		})
 	}
-	operatorOnce = true
+	operator.installed = true
+}
+
+// setUp checks the cluster, installs the operator and makes a namespace of
+// the test's own, deleted at the end unless the test failed and E2E_KEEP is
+// set.
+func setUp(t *testing.T, prefix string) string {
+	t.Helper()
+	preflight(t)
+	installOperator(t)
+	ns := fmt.Sprintf("e2e-%s-%d", prefix, time.Now().UnixNano()%1e9)
+	mustKubectl(t, "", "create", "namespace", ns)
+	t.Cleanup(func() {
+		if t.Failed() && os.Getenv("E2E_KEEP") != "" {
+			t.Logf("keeping namespace %s (E2E_KEEP)", ns)
+			return
+		}
+		kubectl(t, "", "delete", "namespace", ns, "--wait=true", "--timeout=120s")
+	})
+	return ns
+}
+
+// apply applies manifests in ns.
+func apply(t *testing.T, ns, manifests string) {
+	t.Helper()
+	mustKubectl(t, manifests, "-n", ns, "apply", "-f", "-")
+}
+
+const resticPassword = "e2e-restic-password"
+
+// localRepository makes a host directory and a Repository of the local
+// backend on it, with its Secret, and returns the directory.
+func localRepository(t *testing.T, ns, name string) string {
+	t.Helper()
+	dir := hostDir(t, "repo")
+	apply(t, ns, fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: %[1]s-secret}
+stringData: {RESTIC_PASSWORD: %[3]s}
+---
+apiVersion: stash.appscode.com/v1alpha1
+kind: Repository
+metadata: {name: %[1]s}
+spec:
+  backend:
+    local:
+      mountPath: /safe/data
+      hostPath: {path: %[2]s, type: Directory}
+    storageSecretName: %[1]s-secret
+`, name, dir, resticPassword))
+	return dir
+}
+
+// triggerBackup creates a BackupSession of the BackupConfiguration bc, as
+// `kubectl create` of the README's backupsession.yaml does, and returns its name.
+func triggerBackup(t *testing.T, ns, bc string) string {
+	t.Helper()
+	name := mustKubectl(t, fmt.Sprintf(`apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata:
+  generateName: %[1]s-
+  labels:
+    stash.appscode.com/invoker-name: %[1]s
+    stash.appscode.com/invoker-type: BackupConfiguration
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: %[1]s}
+`, bc), "-n", ns, "create", "-f", "-", "-o", "jsonpath={.metadata.name}")
+	return strings.TrimSpace(name)
+}
+
+// readmeYAML is the README quick start's YAML block that starts "# name".
+func readmeYAML(t *testing.T, name string) string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := docexamples.Blocks(md)
+	if err != nil {
+		t.Fatalf("README.md: %v", err)
+	}
+	b, err := docexamples.Named(blocks, name)
+	if err != nil {
+		t.Fatalf("README.md: %v", err)
+	}
+	return b.Text
+}
+
+// jsonpath reads one field of an object.
+func jsonpath(t *testing.T, ns, kind, name, path string) string {
+	t.Helper()
+	return strings.TrimSpace(mustKubectl(t, "", "-n", ns, "get", kind, name, "-o", "jsonpath={"+path+"}"))
+}
+
+// waitSnapshotCount waits until the Repository's status shows want snapshots.
+func waitSnapshotCount(t *testing.T, ns, repository string, want int) {
+	t.Helper()
+	waitFor(t, 60*time.Second, fmt.Sprintf("Repository %s status.snapshotCount %d", repository, want), func() (bool, error) {
+		return jsonpath(t, ns, "repository", repository, ".status.snapshotCount") == fmt.Sprint(want), nil
+	})
+}
+
+// resticSnapshots lists the snapshots in a local repository directory with
+// the restic binary itself, independently of what the operator reports.
+func resticSnapshots(t *testing.T, dir, password string) []string {
+	t.Helper()
+	bin := filepath.Join(cacheDir(), "bin", "restic")
+	cmd := exec.Command(bin, "-r", dir, "--no-cache", "--no-lock", "snapshots", "--json")
+	cmd.Env = append(os.Environ(), "RESTIC_PASSWORD="+password)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("restic snapshots of %s: %v", dir, err)
+	}
+	var snaps []struct {
+		ShortID string `json:"short_id"`
+	}
+	if err := json.Unmarshal(out, &snaps); err != nil {
+		t.Fatalf("restic snapshots: %v: %s", err, out)
+	}
+	ids := make([]string, len(snaps))
+	for i, s := range snaps {
+		ids[i] = s.ShortID
+	}
+	return ids
+}
+
+func cacheDir() string {
+	if d := os.Getenv("STASH_CI_CACHE"); d != "" {
+		return d
+	}
+	return "/var/cache/stash-ci"
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, error)) {
@@ -127,23 +274,28 @@ type sessionStatus struct {
 		Type, Status, Reason, Message string
 	} `json:"conditions"`
 	Steps []struct {
-		Name, Phase, Reason, Message string
+		Name, Function, Phase, Reason, Message string
+		ExitCode                               *int32
 	} `json:"steps"`
+	Targets []struct {
+		Stats []struct {
+			Hostname, Phase, Error string
+		} `json:"stats"`
+	} `json:"targets"`
 }
 
-// waitSession waits until the session is Succeeded; on failure or timeout it
-// logs the status, the Jobs' pods' logs and the events, and fails.
-func waitSession(t *testing.T, ns, kind, name string, timeout time.Duration) sessionStatus {
+// waitFinished waits until the session reaches a final phase and returns
+// its status; on timeout it logs the diagnosis and fails.
+func waitFinished(t *testing.T, ns, kind, name string, timeout time.Duration) sessionStatus {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var st sessionStatus
 	last := ""
 	for {
 		out, err := kubectl(t, "", "-n", ns, "get", kind, name, "-o", "jsonpath={.status}")
 		if err != nil {
 			t.Fatal(err)
 		}
-		st = sessionStatus{}
+		var st sessionStatus
 		if strings.TrimSpace(out) != "" {
 			if err := json.Unmarshal([]byte(out), &st); err != nil {
 				t.Fatalf("decode %s %s status: %v: %s", kind, name, err, out)
@@ -154,18 +306,37 @@ func waitSession(t *testing.T, ns, kind, name string, timeout time.Duration) ses
 			last = st.Phase
 		}
 		switch st.Phase {
-		case "Succeeded":
+		case "Succeeded", "Failed", "Unknown", "Skipped":
 			return st
-		case "Failed", "Unknown":
-			diagnose(t, ns, kind, name)
-			t.Fatalf("%s %s: %s", kind, name, st.Phase)
 		}
 		if time.Now().After(deadline) {
 			diagnose(t, ns, kind, name)
-			t.Fatalf("%s %s not Succeeded after %s (phase %q)", kind, name, timeout, st.Phase)
+			t.Fatalf("%s %s not finished after %s (phase %q)", kind, name, timeout, st.Phase)
 		}
 		time.Sleep(2 * time.Second)
 	}
+}
+
+// waitSession waits until the session is Succeeded; any other final phase
+// logs the diagnosis and fails the test.
+func waitSession(t *testing.T, ns, kind, name string, timeout time.Duration) sessionStatus {
+	t.Helper()
+	st := waitFinished(t, ns, kind, name, timeout)
+	if st.Phase != "Succeeded" {
+		diagnose(t, ns, kind, name)
+		t.Fatalf("%s %s: %s", kind, name, st.Phase)
+	}
+	return st
+}
+
+// condition returns the session's Succeeded condition.
+func (st sessionStatus) condition() (reason, message string) {
+	for _, c := range st.Conditions {
+		if c.Type == "Succeeded" {
+			return c.Reason, c.Message
+		}
+	}
+	return "", ""
 }
 
 func diagnose(t *testing.T, ns, kind, name string) {
@@ -292,132 +463,4 @@ func tree(t *testing.T, dir string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// TestPVCBackupRestore backs up a PVC with the catalog's pvc-backup Task
-// into a local repository, restores it into a second, empty PVC with
-// pvc-restore, and requires the two trees to be identical byte for byte.
-func TestPVCBackupRestore(t *testing.T) {
-	preflight(t)
-	installOperator(t)
-
-	stamp := time.Now().Unix()
-	ns := fmt.Sprintf("e2e-pvc-%d", stamp)
-	mustKubectl(t, "", "create", "namespace", ns)
-	t.Cleanup(func() {
-		if t.Failed() && os.Getenv("E2E_KEEP") != "" {
-			t.Logf("keeping namespace %s (E2E_KEEP)", ns)
-			return
-		}
-		kubectl(t, "", "delete", "namespace", ns, "--wait=true", "--timeout=120s")
-		kubectl(t, "", "delete", "pv", ns+"-source", ns+"-restored", "--wait=false")
-	})
-
-	src, dst, repo := hostDir(t, "source"), hostDir(t, "restored"), hostDir(t, "repo")
-	writeSampleTree(t, src)
-	want := tree(t, src)
-
-	pv := func(name, path string) string {
-		return fmt.Sprintf(`apiVersion: v1
-kind: PersistentVolume
-metadata: {name: %[1]s-%[2]s}
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: ""
-  hostPath: {path: %[3]s, type: Directory}
-  claimRef: {namespace: %[1]s, name: %[2]s}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: %[2]s, namespace: %[1]s}
-spec:
-  accessModes: [ReadWriteOnce]
-  storageClassName: ""
-  volumeName: %[1]s-%[2]s
-  resources: {requests: {storage: 1Gi}}
-`, ns, name, path)
-	}
-	mustKubectl(t, pv("source", src)+"---\n"+pv("restored", dst)+fmt.Sprintf(`---
-apiVersion: v1
-kind: Secret
-metadata: {name: repo-secret, namespace: %[1]s}
-stringData: {RESTIC_PASSWORD: e2e-password}
----
-apiVersion: stash.appscode.com/v1alpha1
-kind: Repository
-metadata: {name: local-repo, namespace: %[1]s}
-spec:
-  backend:
-    local:
-      mountPath: /safe/data
-      hostPath: {path: %[2]s, type: Directory}
-    storageSecretName: repo-secret
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: data-backup, namespace: %[1]s}
-spec:
-  schedule: "0 0 1 1 *"
-  task: {name: pvc-backup}
-  repository: {name: local-repo}
-  target:
-    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: source}
-    volumeMounts: [{name: source, mountPath: /source/data}]
-    paths: [/source/data]
-  retentionPolicy: {name: keep-last-2, keepLast: 2, prune: true}
-`, ns, repo), "apply", "-f", "-")
-
-	for _, pvc := range []string{"source", "restored"} {
-		waitFor(t, 60*time.Second, "PVC "+pvc+" Bound", func() (bool, error) {
-			out, err := kubectl(t, "", "-n", ns, "get", "pvc", pvc, "-o", "jsonpath={.status.phase}")
-			return err == nil && out == "Bound", nil
-		})
-	}
-
-	bs := fmt.Sprintf("data-backup-%d", time.Now().Unix())
-	mustKubectl(t, fmt.Sprintf(`apiVersion: stash.appscode.com/v1beta1
-kind: BackupSession
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-  labels:
-    app.kubernetes.io/component: stash-backup
-    app.kubernetes.io/managed-by: stash.appscode.com
-    stash.appscode.com/invoker-name: data-backup
-    stash.appscode.com/invoker-type: BackupConfiguration
-spec:
-  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: data-backup}
-`, ns, bs), "apply", "-f", "-")
-	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
-	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
-
-	waitFor(t, 60*time.Second, "Repository status.snapshotCount 1", func() (bool, error) {
-		out, err := kubectl(t, "", "-n", ns, "get", "repository", "local-repo", "-o", "jsonpath={.status.snapshotCount}")
-		return err == nil && out == "1", nil
-	})
-
-	rs := fmt.Sprintf("data-restore-%d", time.Now().Unix())
-	mustKubectl(t, fmt.Sprintf(`apiVersion: stash.appscode.com/v1beta1
-kind: RestoreSession
-metadata: {name: %[2]s, namespace: %[1]s}
-spec:
-  task: {name: pvc-restore}
-  repository: {name: local-repo}
-  target:
-    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: restored}
-    volumeMounts: [{name: restored, mountPath: /source/data}]
-  rules:
-  - snapshots: [latest]
-`, ns, rs), "apply", "-f", "-")
-	st = waitSession(t, ns, "restoresession", rs, 5*time.Minute)
-	t.Logf("restore %s Succeeded in %s", rs, st.SessionDuration)
-
-	got := tree(t, dst)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("restored tree differs from the source\n--- source (%d entries)\n%s\n--- restored (%d entries)\n%s",
-			len(want), strings.Join(want, "\n"), len(got), strings.Join(got, "\n"))
-	}
-	t.Logf("restored %d entries, identical to the source byte for byte", len(got))
 }

@@ -1,0 +1,242 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitPodReady waits for a pod's Ready condition, logging its description on
+// failure.
+func waitPodReady(t *testing.T, ns, pod string) {
+	t.Helper()
+	if _, err := kubectl(t, "", "-n", ns, "wait", "--for=condition=Ready", "pod/"+pod, "--timeout=180s"); err != nil {
+		out, _ := kubectl(t, "", "-n", ns, "describe", "pod", pod)
+		logs, _ := kubectl(t, "", "-n", ns, "logs", pod, "--tail=30")
+		t.Fatalf("pod %s not Ready: %v\n%s\n%s", pod, err, out, logs)
+	}
+}
+
+// execIn runs a command in a pod's first container and returns its output.
+func execIn(t *testing.T, ns, pod string, command ...string) string {
+	t.Helper()
+	return strings.TrimSpace(mustKubectl(t, "", append([]string{"-n", ns, "exec", pod, "--"}, command...)...))
+}
+
+// waitAnswers waits until query (a trivial one) succeeds: a server can be
+// Ready a moment before it takes connections from every client.
+func waitAnswers(t *testing.T, ns, pod string, query func() []string) {
+	t.Helper()
+	waitFor(t, 60*time.Second, pod+" to answer a query", func() (bool, error) {
+		_, err := kubectl(t, "", append([]string{"-n", ns, "exec", pod, "--"}, query()...)...)
+		return err == nil, nil
+	})
+}
+
+// The PostgreSQL sample: a table whose every row goes into the checksum.
+const (
+	pgSampleData = `create table orders (id int primary key, customer text not null, amount numeric(10,2), created timestamptz);
+insert into orders select i, 'customer-' || (i % 97), round((random() * 1000)::numeric, 2),
+  timestamptz '2026-01-01' + i * interval '1 minute' from generate_series(1, 5000) i;
+create table notes (id serial primary key, body text);
+insert into notes (body) values ('quote '' and backslash \ and unicode é'), (null);`
+	pgChecksum = `select (select count(*) from orders) || ' orders, md5 ' || (select md5(string_agg(o::text, E'\n' order by o.id)) from orders o)
+  || '; notes md5 ' || (select md5(string_agg(coalesce(n.body, '<null>'), E'\n' order by n.id)) from notes n)`
+)
+
+func psqlCommand(database, sql string) []string {
+	return []string{"psql", "-U", "postgres", "-h", "/var/run/postgresql", "-d", database, "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql}
+}
+
+func psql(t *testing.T, ns, pod, database, sql string) string {
+	t.Helper()
+	return execIn(t, ns, pod, psqlCommand(database, sql)...)
+}
+
+// startPostgres applies a PostgreSQL server's manifests and waits until it
+// answers.
+func startPostgres(t *testing.T, ns, pod, manifests string) {
+	t.Helper()
+	apply(t, ns, manifests)
+	waitPodReady(t, ns, pod)
+	waitAnswers(t, ns, pod, func() []string { return psqlCommand("postgres", "select 1") })
+}
+
+// TestPostgreSQLQuickStart runs the README's quick start as written: the
+// PostgreSQL server, repository, schedule, instant backup and restore are the
+// README's YAML blocks (only the namespace and the repository directory
+// differ). The restored data must be identical. Then, with the server gone,
+// a backup must fail, saying why, and leave no snapshot.
+func TestPostgreSQLQuickStart(t *testing.T) {
+	t.Parallel()
+	ns := setUp(t, "pg")
+	postgresYAML := readmeYAML(t, "postgres.yaml")
+	startPostgres(t, ns, "source-postgres", postgresYAML)
+	psql(t, ns, "source-postgres", "postgres", "create database shop")
+	psql(t, ns, "source-postgres", "shop", pgSampleData)
+	want := psql(t, ns, "source-postgres", "shop", pgChecksum)
+
+	repoDir := hostDir(t, "repo")
+	apply(t, ns, strings.ReplaceAll(readmeYAML(t, "repository.yaml"), "/var/lib/stash-demo-repo", repoDir))
+	apply(t, ns, readmeYAML(t, "backup.yaml"))
+	bs := strings.TrimSpace(mustKubectl(t, readmeYAML(t, "backupsession.yaml"), "-n", ns, "create", "-f", "-", "-o", "jsonpath={.metadata.name}"))
+	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
+	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
+	waitSnapshotCount(t, ns, "local-repo", 1)
+
+	startPostgres(t, ns, "restored-postgres", strings.ReplaceAll(postgresYAML, "source-postgres", "restored-postgres"))
+	apply(t, ns, readmeYAML(t, "restore.yaml"))
+	st = waitSession(t, ns, "restoresession", "restored-postgres-restore", 5*time.Minute)
+	t.Logf("restore Succeeded in %s", st.SessionDuration)
+	if got := psql(t, ns, "restored-postgres", "shop", pgChecksum); got != want {
+		t.Fatalf("restored data differs:\nsource   %s\nrestored %s", want, got)
+	}
+	t.Logf("restored data identical: %s", want)
+
+	t.Run("database down", func(t *testing.T) {
+		mustKubectl(t, "", "-n", ns, "delete", "pod", "source-postgres", "--wait=true")
+		// Give up on the connection after 10 s instead of the default 300.
+		mustKubectl(t, "", "-n", ns, "patch", "backupconfiguration", "source-postgres-backup", "--type=merge",
+			"-p", `{"spec":{"task":{"params":[{"name":"waitTimeout","value":"10"}]}}}`)
+		bs := triggerBackup(t, ns, "source-postgres-backup")
+		st := waitFinished(t, ns, "backupsession", bs, 5*time.Minute)
+		reason, message := st.condition()
+		if st.Phase != "Failed" || reason != "HostFailed" || !strings.Contains(message, "did not accept a connection") {
+			diagnose(t, ns, "backupsession", bs)
+			t.Fatalf("BackupSession %s with the database down: phase %q, reason %q, message %q; want Failed, HostFailed, saying the database did not accept a connection",
+				bs, st.Phase, reason, message)
+		}
+		t.Logf("Failed as it should: %s", message)
+		if ids := resticSnapshots(t, repoDir, "change-me-restic"); len(ids) != 1 { // README's repository.yaml
+			t.Fatalf("restic lists %d snapshots (%v), want only the first backup's", len(ids), ids)
+		}
+	})
+}
+
+// mariadb is a MariaDB 10.11 server with its Service, credentials Secret and
+// AppBinding (type mysql), as a user would describe one.
+func mariadb(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: %[1]s-auth}
+stringData: {username: root, password: e2e-mariadb-password}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %[1]s
+  labels: {app: %[1]s}
+spec:
+  containers:
+  - name: mariadb
+    image: localhost/mariadb:10.11
+    imagePullPolicy: IfNotPresent
+    env:
+    - name: MARIADB_ROOT_PASSWORD
+      valueFrom: {secretKeyRef: {name: %[1]s-auth, key: password}}
+    ports: [{containerPort: 3306, name: mysql}]
+    readinessProbe:
+      exec: {command: [sh, -c, 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -h127.0.0.1 -e "select 1"']}
+      periodSeconds: 2
+---
+apiVersion: v1
+kind: Service
+metadata: {name: %[1]s}
+spec:
+  selector: {app: %[1]s}
+  ports: [{name: mysql, port: 3306, targetPort: mysql}]
+---
+apiVersion: appcatalog.appscode.com/v1alpha1
+kind: AppBinding
+metadata: {name: %[1]s}
+spec:
+  type: mysql
+  version: "10.11"
+  clientConfig:
+    service: {name: %[1]s, port: 3306, scheme: mysql}
+  secret: {name: %[1]s-auth}
+`, name)
+}
+
+const (
+	mariadbSampleData = `create database shop;
+create table shop.orders (id int primary key, customer varchar(64) not null, amount decimal(10,2), note text);
+use shop; -- the sequence engine's seq_1_to_N needs a current database
+insert into shop.orders select seq, concat('customer-', seq % 97), round(rand(seq) * 1000, 2),
+  if(seq % 10 = 0, null, concat('quote '' backslash \\ unicode é ', seq)) from seq_1_to_5000;
+create database audit;
+create table audit.log (id int auto_increment primary key, at datetime, what varchar(100));
+insert into audit.log (at, what) values ('2026-01-01 10:00:00', 'created'), ('2026-01-02 11:30:00', 'updated');`
+	mariadbChecksum = `set session group_concat_max_len = 1 << 26;
+select concat((select count(*) from shop.orders), ' orders, md5 ',
+  (select md5(group_concat(concat_ws('|', id, customer, amount, coalesce(note, '<null>')) order by id separator '\n')) from shop.orders),
+  '; audit md5 ', (select md5(group_concat(concat_ws('|', id, at, what) order by id separator '\n')) from audit.log));`
+)
+
+func mariadbCommand(sql string) []string {
+	return []string{"sh", "-c", `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -h127.0.0.1 -N -B -e "$1"`, "sh", sql}
+}
+
+func mariadbQuery(t *testing.T, ns, pod, sql string) string {
+	t.Helper()
+	return execIn(t, ns, pod, mariadbCommand(sql)...)
+}
+
+// startMariaDB applies a MariaDB server's manifests and waits until it
+// answers.
+func startMariaDB(t *testing.T, ns, pod string) {
+	t.Helper()
+	apply(t, ns, mariadb(pod))
+	waitPodReady(t, ns, pod)
+	waitAnswers(t, ns, pod, func() []string { return mariadbCommand("select 1") })
+}
+
+// TestMariaDBBackupRestore backs up a MariaDB 10.11 server with the catalog's
+// mysql-backup-10.11 Task and restores it into a second, empty server with
+// mysql-restore-10.11: both databases must come back identical.
+func TestMariaDBBackupRestore(t *testing.T) {
+	t.Parallel()
+	ns := setUp(t, "mariadb")
+	startMariaDB(t, ns, "source-mariadb")
+	mariadbQuery(t, ns, "source-mariadb", mariadbSampleData)
+	want := mariadbQuery(t, ns, "source-mariadb", mariadbChecksum)
+
+	localRepository(t, ns, "local-repo")
+	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: mariadb-backup}
+spec:
+  schedule: "0 0 1 1 *"
+  task: {name: mysql-backup-10.11}
+  repository: {name: local-repo}
+  target:
+    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: source-mariadb}
+  retentionPolicy: {name: keep-last-5, keepLast: 5, prune: true}
+`)
+	bs := triggerBackup(t, ns, "mariadb-backup")
+	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
+	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
+	waitSnapshotCount(t, ns, "local-repo", 1)
+
+	startMariaDB(t, ns, "restored-mariadb")
+	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
+kind: RestoreSession
+metadata: {name: mariadb-restore}
+spec:
+  task: {name: mysql-restore-10.11}
+  repository: {name: local-repo}
+  target:
+    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: restored-mariadb}
+  rules:
+  - snapshots: [latest]
+`)
+	st = waitSession(t, ns, "restoresession", "mariadb-restore", 5*time.Minute)
+	t.Logf("restore Succeeded in %s", st.SessionDuration)
+	if got := mariadbQuery(t, ns, "restored-mariadb", mariadbChecksum); got != want {
+		t.Fatalf("restored data differs:\nsource   %s\nrestored %s", want, got)
+	}
+	t.Logf("restored data identical: %s", want)
+}
