@@ -40,7 +40,7 @@ test-unit: ## Pure tests only (no infrastructure; the rest is skipped).
 	go test -short -count=1 ./...
 
 .PHONY: test
-test: ## Every tier against real infrastructure (installs what is missing; run as root).
+test: ## Every tier against real infrastructure, e2e on the local cluster included (installs what is missing; run as root).
 	bash hack/test.sh
 
 .PHONY: demo
@@ -48,5 +48,5 @@ demo: ## The end-to-end demo: local cluster, operator, PostgreSQL backup and res
 	bash hack/demo.sh
 
 .PHONY: test-e2e
-test-e2e: ## End-to-end tests against the local cluster (KUBECONFIG set, images built; run as root).
-	go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/
+test-e2e: ## Only the end-to-end tests, against the running local cluster (KUBECONFIG set, images built; run as root).
+	go test -tags e2e -count=1 -v -parallel 4 -timeout 30m ./test/e2e/
