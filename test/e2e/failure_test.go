@@ -127,6 +127,14 @@ func TestMissingImageFailsTheSession(t *testing.T) {
 	st := waitFinished(t, ns, "backupsession", bs, 6*time.Minute)
 	message := requireFailed(t, ns, "backupsession", bs, st, "ImagePullFailed", "cannot get its image", "grace period")
 	t.Logf("Failed as it should: %s", message)
+	// The Job is stopped, so its pod does not stay behind, retrying the pull.
+	waitFor(t, 90*time.Second, "the failed session's pod to be gone", func() (bool, error) {
+		pods := mustKubectl(t, "", "-n", ns, "get", "pods", "-l", "job-name", "-o", "jsonpath={.items[*].metadata.name}")
+		return strings.TrimSpace(pods) == "", nil
+	})
+	if suspended := mustKubectl(t, "", "-n", ns, "get", "jobs", "-o", "jsonpath={.items[*].spec.suspend}"); suspended != "true" {
+		t.Errorf("Job spec.suspend %q, want true (one Job, stopped)", suspended)
+	}
 }
 
 // Deleting the operator's pod while a backup runs does not disturb it: the

@@ -203,6 +203,16 @@ func TestTimeout(t *testing.T) {
 		if err := sessionjobtest.ContainsAll(c.Message, "activeDeadlineSeconds (600s"); err != nil {
 			t.Error(err)
 		}
+		// The Job ended by itself: it is left as it is, for inspection.
+		e.Consistently("the failed Job not suspended", 2*time.Second, func() error {
+			if err := e.Get(job.Name, job); err != nil {
+				return err
+			}
+			if ptr.Deref(job.Spec.Suspend, false) {
+				return errors.New("suspended")
+			}
+			return nil
+		})
 	})
 	t.Run("session clock", func(t *testing.T) {
 		e := e.With(t)
@@ -214,6 +224,43 @@ func TestTimeout(t *testing.T) {
 		if err := sessionjobtest.ContainsAll(c.Message, "longer than its timeOut 10m0s"); err != nil {
 			t.Error(err)
 		}
+		waitSuspended(e, resolve.JobName(false, bs.Name))
+	})
+}
+
+// A step whose image cannot be pulled fails the session once the grace
+// period is over, and its Job is stopped so that the pod does not stay
+// behind, retrying.
+func TestImagePullFailureStopsTheJob(t *testing.T) {
+	e := start(t, "pvc-backup.yaml")
+	bs := newSession(e, "data-backup", "data-backup-pull")
+	job := e.WaitForJob(resolve.JobName(false, bs.Name))
+	pod := e.StartPod(job)
+	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodPending, StartTime: ptr.To(metav1.NewTime(e.Clock.Now())),
+		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Waiting("pvc-backup-0", "ImagePullBackOff")}})
+	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	e.Clock.Step(3 * time.Minute)
+	e.Poke(bs)
+	_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonImagePullFailed)
+	if err := sessionjobtest.ContainsAll(c.Message, `step "pvc-backup-0"`, "cannot get its image"); err != nil {
+		t.Error(err)
+	}
+	waitSuspended(e, job.Name)
+}
+
+// waitSuspended waits until the Job is suspended: a session that failed while
+// its pod could make no progress stops it, so the pod does not stay behind.
+func waitSuspended(e *sessionjobtest.Env, name string) {
+	e.T.Helper()
+	e.Eventually("Job "+name+" suspended", func() error {
+		var job batchv1.Job
+		if err := e.Get(name, &job); err != nil {
+			return err
+		}
+		if !ptr.Deref(job.Spec.Suspend, false) {
+			return fmt.Errorf("spec.suspend is %v", ptr.Deref(job.Spec.Suspend, false))
+		}
+		return nil
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 )
@@ -161,6 +162,19 @@ func Decide(o Observation) Outcome {
 
 // jobFailure is the Job's Failed condition, or FailureTarget, which the Job
 // controller sets first, while it still terminates the pods.
+// StopJob says whether the Job of a session that ended with out must be
+// stopped (suspended, which deletes its pod). Only when the pod can make no
+// progress and would otherwise stay behind the finished session, retrying:
+// an image that cannot be pulled, or a session past its own timeOut while
+// nothing enforced it on the Job. Other failures end with the pod, and a
+// failed host's pod must be left to record its steps.
+func StopJob(out Outcome, job *batchv1.Job) bool {
+	if out.Phase != PhaseFailed || job == nil || (out.Reason != stashv1beta1.ReasonImagePullFailed && out.Reason != stashv1beta1.ReasonTimeout) {
+		return false
+	}
+	return !ptr.Deref(job.Spec.Suspend, false) && jobFailure(job) == nil && !jobSucceeded(job)
+}
+
 func jobFailure(job *batchv1.Job) *batchv1.JobCondition {
 	for _, t := range []batchv1.JobConditionType{batchv1.JobFailed, batchv1.JobFailureTarget} {
 		for i, c := range job.Status.Conditions {

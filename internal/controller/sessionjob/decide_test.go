@@ -173,3 +173,31 @@ func TestCut(t *testing.T) {
 		t.Errorf("tail: %d bytes, starts %q", len(got), got[:8])
 	}
 }
+
+func TestStopJob(t *testing.T) {
+	suspended := job(nil)
+	suspended.Spec.Suspend = ptr.To(true)
+	succeeded := job(nil, jobCond(batchv1.JobComplete, "", ""))
+	failedJob := job(nil, jobCond(batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded, ""))
+	for name, tc := range map[string]struct {
+		out  Outcome
+		job  *batchv1.Job
+		want bool
+	}{
+		"image pull failed, Job active":        {Failed(stashv1beta1.ReasonImagePullFailed, ""), job(nil), true},
+		"session timeOut, Job active":          {Failed(stashv1beta1.ReasonTimeout, ""), job(nil), true},
+		"timeout by the Job's own deadline":    {Failed(stashv1beta1.ReasonTimeout, ""), failedJob, false},
+		"already suspended":                    {Failed(stashv1beta1.ReasonImagePullFailed, ""), suspended, false},
+		"Job gone":                             {Failed(stashv1beta1.ReasonImagePullFailed, ""), nil, false},
+		"Job already complete":                 {Failed(stashv1beta1.ReasonTimeout, ""), succeeded, false},
+		"a host failed: its pod records steps": {Failed(stashv1beta1.ReasonHostFailed, ""), job(nil), false},
+		"a step failed: the pod has ended":     {Failed(stashv1beta1.ReasonStepFailed, ""), job(nil), false},
+		"succeeded":                            {Outcome{Phase: PhaseSucceeded, Reason: stashv1beta1.ReasonCompleted}, job(nil), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := StopJob(tc.out, tc.job); got != tc.want {
+				t.Fatalf("StopJob = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -31,7 +33,7 @@ import (
 // session kinds themselves are in the controllers' packages.
 //
 // +kubebuilder:rbac:groups=stash.appscode.com,resources=repositories;tasks;functions,verbs=get;list;watch
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -167,6 +169,9 @@ func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ct
 	if err != nil || job == nil {
 		return ctrl.Result{}, err
 	}
+	if out := finalOutcome(s); StopJob(out, job) {
+		return ctrl.Result{}, r.stopJob(ctx, job, out)
+	}
 	steps := s.Fields().Steps
 	*steps = UpdateSteps(*steps, &job.Spec.Template.Spec, pod)
 	if equality.Semantic.DeepEqual(read, obj) {
@@ -179,6 +184,31 @@ func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ct
 		return ctrl.Result{}, fmt.Errorf("record the final steps of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// finalOutcome is the outcome recorded in a finished session's Succeeded
+// condition.
+func finalOutcome(s Session) Outcome {
+	out := Outcome{Phase: Phase(s.Phase())}
+	for _, c := range *s.Fields().Conditions {
+		if c.Type == stashv1beta1.ConditionSucceeded {
+			out.Reason, out.Message = c.Reason, c.Message
+		}
+	}
+	return out
+}
+
+// stopJob suspends the Job of a session that failed while its pod could make
+// no progress: the Job controller deletes the pod, and the Job stays for
+// inspection. This runs only once the Failed phase is stored, so the steps
+// recorded then are what the session keeps.
+func (r *Runner) stopJob(ctx context.Context, job *batchv1.Job, out Outcome) error {
+	before := job.DeepCopy()
+	job.Spec.Suspend = ptr.To(true)
+	if err := r.Client.Patch(ctx, job, client.MergeFrom(before)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("stop Job %s/%s of a session that failed (%s): %w", job.Namespace, job.Name, out.Reason, err))
+	}
+	return nil
 }
 
 func skipped(o client.Object) bool {
