@@ -28,6 +28,9 @@ type Options struct {
 	JobImagePullPolicy corev1.PullPolicy
 	// ImagePullGracePeriod: a step whose image cannot be pulled for longer fails its session.
 	ImagePullGracePeriod time.Duration
+	// PodStartTimeout: a session whose Job has not started its first step
+	// within it fails (sessionjob.DefaultPodStartTimeout when zero).
+	PodStartTimeout time.Duration
 	// Clock; nil means the real clock (tests inject a fake one).
 	Clock clock.Clock
 }
@@ -54,7 +57,8 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Recorder: mgr.GetEventRecorder("stash-backupconfiguration"), ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)
 	}
-	runner := sessionjob.Runner{Clock: o.Clock, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod}
+	runner := sessionjob.Runner{Clock: o.Clock, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod,
+		PodStartTimeout: o.PodStartTimeout}
 	if err := (&backupsession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupSession controller: %w", err)
 	}

@@ -39,6 +39,9 @@ const (
 	ReasonHostNotReported = "HostNotReported"
 	// ReasonHostPhaseUnknown: a restore host reported phase Unknown.
 	ReasonHostPhaseUnknown = "HostPhaseUnknown"
+	// ReasonPodNotStarted: the Job's pod was not created, scheduled or
+	// started within the operator's --pod-start-timeout.
+	ReasonPodNotStarted = "PodNotStarted"
 )
 
 // The WipedOut condition of a Repository being deleted with spec.wipeOut.

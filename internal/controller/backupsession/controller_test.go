@@ -248,6 +248,23 @@ func TestImagePullFailureStopsTheJob(t *testing.T) {
 	waitSuspended(e, job.Name)
 }
 
+// A Job whose pod never starts (here: never created) fails the session after
+// the operator's pod start timeout instead of leaving it Running for good,
+// and the Job is stopped.
+func TestPodThatNeverStartsFailsTheSession(t *testing.T) {
+	e := start(t, "pvc-backup.yaml")
+	bs := newSession(e, "data-backup", "data-backup-stuck")
+	job := e.WaitForJob(resolve.JobName(false, bs.Name))
+	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	e.Clock.Step(sessionjob.DefaultPodStartTimeout + time.Minute)
+	e.Poke(bs)
+	_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonPodNotStarted)
+	if err := sessionjobtest.ContainsAll(c.Message, "Job "+job.Name+" created no pod", "--pod-start-timeout 10m0s"); err != nil {
+		t.Error(err)
+	}
+	waitSuspended(e, job.Name)
+}
+
 // waitSuspended waits until the Job is suspended: a session that failed while
 // its pod could make no progress stops it, so the pod does not stay behind.
 func waitSuspended(e *sessionjobtest.Env, name string) {

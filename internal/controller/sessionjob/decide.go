@@ -45,6 +45,18 @@ const (
 // retrying, so without a grace period the session would wait forever.
 var imagePullReasons = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true}
 
+// DefaultPodStartTimeout is how long a session's Job may take to get its
+// pod created, scheduled and its first step started. Without it a pod that
+// can never start (an unbound claim, a volume that does not mount, a quota)
+// would leave the session Running for good, and under concurrencyPolicy
+// Forbid every later tick would be skipped behind it.
+const DefaultPodStartTimeout = 10 * time.Minute
+
+// stoppingReasons are the failures whose pod makes no progress: StopJob.
+var stoppingReasons = map[string]bool{
+	stashv1beta1.ReasonImagePullFailed: true, stashv1beta1.ReasonTimeout: true, stashv1beta1.ReasonPodNotStarted: true,
+}
+
 // Hosts is what the hosts reported, summarised by the caller from its own
 // status (BackupSession targets, or RestoreSession stats).
 type Hosts struct {
@@ -68,6 +80,9 @@ type Observation struct {
 	Now     time.Time
 	// ImagePullGrace is how long a step may wait for its image.
 	ImagePullGrace time.Duration
+	// PodStartTimeout is how long, from the Job's creation, until the
+	// first step must have started; zero for no such deadline.
+	PodStartTimeout time.Duration
 }
 
 // Outcome is the verdict on a session: its phase, the reason and message of
@@ -132,8 +147,9 @@ func Decide(o Observation) Outcome {
 	}
 
 	var next time.Duration // until the nearest deadline
-	if i, since, ok := pullingStep(o); ok {
-		s, waited := o.Steps[i], o.Now.Sub(since)
+	i, pullingSince, pulling := pullingStep(o)
+	if pulling {
+		s, waited := o.Steps[i], o.Now.Sub(pullingSince)
 		if waited >= o.ImagePullGrace {
 			return Failed(stashv1beta1.ReasonImagePullFailed, fmt.Sprintf("step %q%s cannot get its image: %s for %s (grace period %s): %s",
 				s.Name, function(s), s.Reason, waited.Round(time.Second), o.ImagePullGrace, tail(s.Message)))
@@ -155,26 +171,36 @@ func Decide(o Observation) Outcome {
 			next = left
 		}
 	}
+	if o.PodStartTimeout > 0 && !pulling && !anyStepStarted(o.Steps) {
+		waited := o.Now.Sub(o.Job.CreationTimestamp.Time)
+		if waited >= o.PodStartTimeout {
+			return Failed(stashv1beta1.ReasonPodNotStarted, notStarted(o, waited))
+		}
+		if left := o.PodStartTimeout - waited; next == 0 || left < next {
+			next = left
+		}
+	}
 	out := Running(o.Job.Name)
 	out.RequeueAfter = next
 	return out
 }
 
-// jobFailure is the Job's Failed condition, or FailureTarget, which the Job
-// controller sets first, while it still terminates the pods.
 // StopJob says whether the Job of a session that ended with out must be
 // stopped (suspended, which deletes its pod). Only when the pod can make no
 // progress and would otherwise stay behind the finished session, retrying:
-// an image that cannot be pulled, or a session past its own timeOut while
-// nothing enforced it on the Job. Other failures end with the pod, and a
-// failed host's pod must be left to record its steps.
+// an image that cannot be pulled, a pod that never started, or a session
+// past its own timeOut while nothing enforced it on the Job. Other failures
+// end with the pod, and a failed host's pod must be left to record its
+// steps.
 func StopJob(out Outcome, job *batchv1.Job) bool {
-	if out.Phase != PhaseFailed || job == nil || (out.Reason != stashv1beta1.ReasonImagePullFailed && out.Reason != stashv1beta1.ReasonTimeout) {
+	if out.Phase != PhaseFailed || job == nil || !stoppingReasons[out.Reason] {
 		return false
 	}
 	return !ptr.Deref(job.Spec.Suspend, false) && jobFailure(job) == nil && !jobSucceeded(job)
 }
 
+// jobFailure is the Job's Failed condition, or FailureTarget, which the Job
+// controller sets first, while it still terminates the pods.
 func jobFailure(job *batchv1.Job) *batchv1.JobCondition {
 	for _, t := range []batchv1.JobConditionType{batchv1.JobFailed, batchv1.JobFailureTarget} {
 		for i, c := range job.Status.Conditions {
@@ -216,6 +242,41 @@ func pullingStep(o Observation) (int, time.Time, bool) {
 		return i, since, true
 	}
 	return 0, time.Time{}, false
+}
+
+// anyStepStarted: some container of the pod has run or runs.
+func anyStepStarted(steps []stashv1beta1.StepStatus) bool {
+	for _, s := range steps {
+		if s.Phase != stashv1beta1.StepPending {
+			return true
+		}
+	}
+	return false
+}
+
+// notStarted says what keeps the Job's pod from starting, as far as the
+// pod's status tells; the events (FailedMount, FailedCreate) are where
+// kubectl describe points.
+func notStarted(o Observation, waited time.Duration) string {
+	within := fmt.Sprintf("within %s (the operator's --pod-start-timeout %s)", waited.Round(time.Second), o.PodStartTimeout)
+	if o.Pod == nil {
+		return fmt.Sprintf("Job %s created no pod %s: see `kubectl describe job %s` (a ResourceQuota, a missing ServiceAccount or an admission webhook can refuse it)",
+			o.Job.Name, within, o.Job.Name)
+	}
+	for _, c := range o.Pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return fmt.Sprintf("pod %s of Job %s was not scheduled %s: %s: %s", o.Pod.Name, o.Job.Name, within, c.Reason, tail(c.Message))
+		}
+	}
+	first := "its first step"
+	if len(o.Steps) > 0 {
+		first = fmt.Sprintf("step %q%s", o.Steps[0].Name, function(o.Steps[0]))
+		if o.Steps[0].Reason != "" {
+			first += " (" + o.Steps[0].Reason + ")"
+		}
+	}
+	return fmt.Sprintf("pod %s of Job %s did not start %s %s: see the events of `kubectl describe pod %s` (e.g. FailedMount)",
+		o.Pod.Name, o.Job.Name, first, within, o.Pod.Name)
 }
 
 // stepFailure names the step, its Function, exit code, reason and the tail

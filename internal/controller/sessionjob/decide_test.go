@@ -50,6 +50,14 @@ func TestDecide(t *testing.T) {
 	donePod := withPhase(podWith([]corev1.ContainerStatus{terminated("pvc-backup-0", 0, "Completed", "", 2*time.Second, 5*time.Second)},
 		terminated("update-status-1", 0, "Completed", "", 6*time.Second, 7*time.Second)), corev1.PodSucceeded, "", "")
 	grace := 2 * time.Minute
+	startTimeout := 10 * time.Minute
+	createdJob := job(nil)
+	createdJob.CreationTimestamp = metav1.NewTime(t0)
+	unscheduled := podWith(nil)
+	unscheduled.Status.StartTime = nil
+	unscheduled.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Reason: "Unschedulable", Message: "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."}}
+	creating := podWith([]corev1.ContainerStatus{waiting("pvc-backup-0", "ContainerCreating", "")})
 
 	tests := map[string]struct {
 		o    Observation
@@ -155,6 +163,39 @@ func TestDecide(t *testing.T) {
 			o:    Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: job(nil), Steps: steps(nil), Created: t0, Now: t0.Add(time.Hour)},
 			want: Running("stash-backup-s-0"),
 		},
+		"no pod yet, within the start timeout": {
+			o: Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: createdJob, Steps: steps(nil),
+				Created: t0, Now: t0.Add(3 * time.Minute), PodStartTimeout: startTimeout},
+			want: Outcome{Phase: PhaseRunning, Reason: stashv1beta1.ReasonRunning, Message: Running("stash-backup-s-0").Message, RequeueAfter: 7 * time.Minute},
+		},
+		"no pod at the start timeout": {
+			o: Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: createdJob, Steps: steps(nil),
+				Created: t0, Now: t0.Add(startTimeout), PodStartTimeout: startTimeout},
+			want: Failed(stashv1beta1.ReasonPodNotStarted, "Job stash-backup-s-0 created no pod within 10m0s (the operator's --pod-start-timeout 10m0s): "+
+				"see `kubectl describe job stash-backup-s-0` (a ResourceQuota, a missing ServiceAccount or an admission webhook can refuse it)"),
+		},
+		"pod never scheduled": {
+			o: Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: createdJob, Pod: unscheduled, Steps: steps(unscheduled),
+				Created: t0, Now: t0.Add(11 * time.Minute), PodStartTimeout: startTimeout},
+			want: Failed(stashv1beta1.ReasonPodNotStarted, "pod stash-backup-s-0-abcde of Job stash-backup-s-0 was not scheduled within 11m0s (the operator's --pod-start-timeout 10m0s): "+
+				"Unschedulable: 0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."),
+		},
+		"a volume that never mounts": {
+			o: Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: createdJob, Pod: creating, Steps: steps(creating),
+				Created: t0, Now: t0.Add(startTimeout), PodStartTimeout: startTimeout},
+			want: Failed(stashv1beta1.ReasonPodNotStarted, `pod stash-backup-s-0-abcde of Job stash-backup-s-0 did not start step "pvc-backup-0" (function "pvc-backup") (ContainerCreating) `+
+				"within 10m0s (the operator's --pod-start-timeout 10m0s): see the events of `kubectl describe pod stash-backup-s-0-abcde` (e.g. FailedMount)"),
+		},
+		"a started step ends the start timeout": {
+			o: Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: createdJob, Pod: runningPod, Steps: steps(runningPod),
+				Created: t0, Now: t0.Add(time.Hour), PodStartTimeout: startTimeout},
+			want: Running("stash-backup-s-0"),
+		},
+		"an image pull is judged by its own grace period": {
+			o: Observation{Hosts: Hosts{Phase: PhaseRunning}, Job: createdJob, Pod: pullFirst, Steps: steps(pullFirst),
+				Created: t0, Now: t0.Add(time.Minute), ImagePullGrace: time.Hour, PodStartTimeout: 30 * time.Second},
+			want: Outcome{Phase: PhaseRunning, Reason: stashv1beta1.ReasonRunning, Message: Running("stash-backup-s-0").Message, RequeueAfter: time.Hour - time.Minute + time.Second},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -186,6 +227,7 @@ func TestStopJob(t *testing.T) {
 	}{
 		"image pull failed, Job active":        {Failed(stashv1beta1.ReasonImagePullFailed, ""), job(nil), true},
 		"session timeOut, Job active":          {Failed(stashv1beta1.ReasonTimeout, ""), job(nil), true},
+		"pod never started, Job active":        {Failed(stashv1beta1.ReasonPodNotStarted, ""), job(nil), true},
 		"timeout by the Job's own deadline":    {Failed(stashv1beta1.ReasonTimeout, ""), failedJob, false},
 		"already suspended":                    {Failed(stashv1beta1.ReasonImagePullFailed, ""), suspended, false},
 		"Job gone":                             {Failed(stashv1beta1.ReasonImagePullFailed, ""), nil, false},

@@ -8,6 +8,7 @@
 package sessionjob
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -56,6 +57,9 @@ type Runner struct {
 	// ImagePullGracePeriod is how long a step may wait for its image;
 	// default DefaultImagePullGracePeriod.
 	ImagePullGracePeriod time.Duration
+	// PodStartTimeout is how long a Job may take to start its first step;
+	// default DefaultPodStartTimeout.
+	PodStartTimeout time.Duration
 }
 
 // Session is a BackupSession or a RestoreSession as its controller presents
@@ -265,13 +269,12 @@ func (r *Runner) follow(ctx context.Context, s Session, read runtime.Object) (ct
 	if job != nil {
 		*steps = UpdateSteps(*steps, &job.Spec.Template.Spec, pod)
 	}
-	grace := r.ImagePullGracePeriod
-	if grace <= 0 {
-		grace = DefaultImagePullGracePeriod
-	}
+	grace := cmp.Or(r.ImagePullGracePeriod, DefaultImagePullGracePeriod)
+	startTimeout := cmp.Or(r.PodStartTimeout, DefaultPodStartTimeout)
 	return r.write(ctx, s, read, Decide(Observation{
 		Hosts: s.Hosts(), Job: job, Pod: pod, Steps: *steps,
 		Created: obj.GetCreationTimestamp().Time, Now: r.Clock.Now(), ImagePullGrace: grace,
+		PodStartTimeout: startTimeout,
 	}))
 }
 
