@@ -33,7 +33,9 @@ build: ## Build bin/stash.
 lint: ## gofmt, go vet and staticcheck.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go vet -tags e2e ./test/e2e/
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./test/e2e/
 
 .PHONY: test-unit
 test-unit: ## Pure tests only (no infrastructure; the rest is skipped).

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -108,15 +109,20 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 		mustKubectl(t, "", "-n", ns, "patch", "backupconfiguration", "source-postgres-backup", "--type=merge",
 			"-p", `{"spec":{"paused":true,"task":{"params":[{"name":"waitTimeout","value":"10"}]}}}`)
 		waitFor(t, 5*time.Minute, "every BackupSession to finish", func() (bool, error) {
-			phases := mustKubectl(t, "", "-n", ns, "get", "backupsessions", "-o", "jsonpath={.items[*].status.phase}")
-			n := len(strings.Fields(mustKubectl(t, "", "-n", ns, "get", "backupsessions", "-o", "name")))
-			finished := 0
-			for _, p := range strings.Fields(phases) {
-				if p == "Succeeded" || p == "Failed" || p == "Skipped" {
-					finished++
+			var list struct {
+				Items []struct {
+					Status sessionStatus `json:"status"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(mustKubectl(t, "", "-n", ns, "get", "backupsessions", "-o", "json")), &list); err != nil {
+				return false, err
+			}
+			for _, bs := range list.Items {
+				if p := bs.Status.Phase; p != "Succeeded" && p != "Failed" && p != "Skipped" {
+					return false, nil
 				}
 			}
-			return finished == n, nil
+			return true, nil
 		})
 		before := resticSnapshots(t, repoDir, "change-me-restic") // README's repository.yaml
 		mustKubectl(t, "", "-n", ns, "delete", "pod", "source-postgres", "--wait=true")

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/controller/jobrbac"
 	"github.com/stash-operator/stash/internal/resolve"
 )
@@ -194,10 +195,8 @@ func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ct
 // condition.
 func finalOutcome(s Session) Outcome {
 	out := Outcome{Phase: Phase(s.Phase())}
-	for _, c := range *s.Fields().Conditions {
-		if c.Type == stashv1beta1.ConditionSucceeded {
-			out.Reason, out.Message = c.Reason, c.Message
-		}
+	if c := conditions.Get(*s.Fields().Conditions, stashv1beta1.ConditionSucceeded); c != nil {
+		out.Reason, out.Message = c.Reason, c.Message
 	}
 	return out
 }
