@@ -1,14 +1,15 @@
 # syntax=docker/dockerfile:1
 # The stash image for real clusters: the operator, the data-plane Functions
-# and the resolver in one static binary, plus restic and the PostgreSQL 15 /
+# and the resolver in one static binary, plus restic and the PostgreSQL /
 # MariaDB client tools the database Functions run.
 #
 #   docker build -t stash:v0.1.0 --build-arg VERSION=v0.1.0 .
 #
-# Local end-to-end tests do not use this file (no registry or Docker daemon
-# there): hack/build-images.sh builds the same image from Debian packages and
-# imports it into the local cluster's containerd.
-# Keep RESTIC_VERSION in step with hack/versions.env.
+# The recipe is hack/image/ (the suite, the packages, the user), which
+# hack/build-images.sh also builds from, without a registry or a Docker
+# daemon, for the local cluster's end-to-end tests. A test (hack/lib) keeps
+# the values written out below equal to hack/image/stash.env and
+# hack/versions.env.
 
 ARG GO_VERSION=1.26
 
@@ -28,12 +29,13 @@ RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=cache,target=/g
       -o /out/stash ./cmd/stash
 
 FROM debian:bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates postgresql-client-15 mariadb-client \
+COPY hack/image/stash.env hack/image/stash-rootfs.sh /tmp/image/
+RUN . /tmp/image/stash.env \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends $PACKAGES \
  && rm -rf /var/lib/apt/lists/* \
- && echo "stash:x:65532:65532:stash:/home/stash:/usr/sbin/nologin" >> /etc/passwd \
- && echo "stash:x:65532:" >> /etc/group \
- && install -d -m 0750 -o 65532 -g 65532 /home/stash
+ && sh /tmp/image/stash-rootfs.sh / \
+ && rm -rf /tmp/image
 COPY --from=build /out/stash /out/restic /usr/local/bin/
 ARG VERSION=v0.1.0-dev
 LABEL org.opencontainers.image.title="stash" org.opencontainers.image.version="${VERSION}"

@@ -29,13 +29,17 @@ verify: ## Regenerate and fail if anything generated differs from the tree (CI r
 build: ## Build bin/stash.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/stash ./cmd/stash
 
+SHELL_SCRIPTS = $(shell git ls-files 'hack/*.sh' 'hack/**/*.sh' .ci/run)
+
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck.
+lint: ## gofmt, go vet, staticcheck and shellcheck (apt-get install shellcheck).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go vet -tags e2e ./test/e2e/
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags e2e ./test/e2e/
+	@command -v shellcheck >/dev/null || { echo "shellcheck is missing: apt-get install shellcheck (or TIERS=lint bash hack/setup-test-infra.sh)"; exit 1; }
+	shellcheck -x $(SHELL_SCRIPTS)
 
 .PHONY: test-unit
 test-unit: ## Pure tests only (no infrastructure; the rest is skipped).

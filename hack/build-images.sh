@@ -47,12 +47,13 @@ restic_bin="$cache/bin/restic-$RESTIC_VERSION"
 # The Debian mirror (and snapshot, if any) this machine's apt uses.
 sources=/etc/apt/sources.list.d/debian.sources
 [ -r "$sources" ] || sources=/etc/apt/sources.list
-suite=bookworm
+# shellcheck source=hack/image/stash.env
+source "$here/image/stash.env" # SUITE, PACKAGES and IMAGE_* of the stash image
+suite=$SUITE
 
-t0=${EPOCHREALTIME/./}
-since() { local us=$(( ${EPOCHREALTIME/./} - $1 )); printf '%d.%01ds' $((us / 1000000)) $((us / 100000 % 10)); }
-log() { echo "[build-images $(since "$t0")] $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=hack/lib/common.sh
+source "$here/lib/common.sh"
+log_name=build-images
 sha() { sha256sum | cut -c1-16; }
 
 targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=(pause stash postgres mariadb)
@@ -93,7 +94,7 @@ rootfs() {
   local out="$icache/rootfs/$name-$key.tar"
   if [ -f "$out" ] && [ "${FORCE_BASE:-}" != 1 ]; then echo "$out"; return 0; fi
   command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run TIERS=cluster bash hack/setup-test-infra.sh"
-  local t; t=${EPOCHREALTIME/./}
+  local t; t=$(now_us)
   log "$name: mmdebstrap $suite minbase + $pkgs (cold: 3-5 min on a busy 2-core machine)"
   local partial="$icache/rootfs/.partial-$name.tar"
   rm -rf "$partial"
@@ -103,7 +104,7 @@ rootfs() {
   find "$icache/rootfs" -name "$name-*.tar" ! -name "$name-$key.tar" -delete
   # Images packed from an earlier root filesystem under the same key (FORCE_BASE).
   rm -rf "$icache/oci/$name"
-  log "$name: rootfs $(du -sh "$out" | cut -f1) in $(since "$t")"
+  log "$name: rootfs $(du -sh "$out" | cut -f1) in $(since "$t")s"
   echo "$out"
 }
 
@@ -119,12 +120,12 @@ image() {
   local t="img-$key" bt="base-$bkey" tags
   tags=$(umoci ls --layout "$layout")
   if ! grep -qx "$t" <<< "$tags"; then
-    local s=${EPOCHREALTIME/./}
+    local s; s=$(now_us)
     if [ -n "$base" ]; then
       if ! grep -qx "$bt" <<< "$tags"; then
         umoci new --image "$layout:$bt"
         umoci raw add-layer --image "$layout:$bt" --history.created_by "mmdebstrap $suite" "$base"
-        log "$name: packed base layer in $(since "$s")"
+        log "$name: packed base layer in $(since "$s")s"
       fi
       umoci raw add-layer --image "$layout:$bt" --tag "$t" --history.created_by "hack/build-images.sh" "$layer"
     else
@@ -137,7 +138,7 @@ image() {
       [ "$old" = "$t" ] || [ "$old" = "$bt" ] || umoci rm --image "$layout:$old"
     done
     umoci gc --layout "$layout"
-    log "$name: image $t built in $(since "$s")"
+    log "$name: image $t built in $(since "$s")s"
   fi
   echo "$t"
 }
@@ -156,13 +157,13 @@ load() {
     base=${ref%:*}; refs+=("${ref##*:}")
   done
   if [ "$todo" = 0 ]; then log "$name: $* already imported ($digest)"; return 0; fi
-  local s=${EPOCHREALTIME/./} idx="$work/index-$name"
+  local s; s=$(now_us); local idx="$work/index-$name"
   mkdir -p "$idx"
   jq -n --argjson m "$desc" '{schemaVersion: 2, manifests: [$ARGS.positional[] as $n
       | $m | .annotations["org.opencontainers.image.ref.name"] = $n]}' --args "${refs[@]}" > "$idx/index.json"
   tar -C "$layout" -cf - oci-layout blobs -C "$idx" index.json |
     ctr -a "$sock" -n k8s.io images import --base-name "$base" - >/dev/null
-  log "$name: imported $* ($digest) in $(since "$s")"
+  log "$name: imported $* ($digest) in $(since "$s")s"
 }
 
 layer_tar() { # OUT DIR: a reproducible tar of DIR's contents
@@ -178,38 +179,38 @@ std_env=(--config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 # ---------------------------------------------------------------------- pause
 build_pause() {
-  local s=${EPOCHREALTIME/./} d="$work/pause"
+  local s; s=$(now_us); local d="$work/pause"
   mkdir -p "$d/root"
   gobuild "$d/root/pause" ./hack/pause
   layer_tar "$d/layer.tar" "$d/root"
   local t; t=$(image pause "" "$d/layer.tar" --config.entrypoint /pause --config.user 65535:65535)
   load pause "$t" localhost/pause:1
-  log "pause: done in $(since "$s")"
+  log "pause: done in $(since "$s")s"
 }
 
 # ---------------------------------------------------------------------- stash
 build_stash() {
-  local s=${EPOCHREALTIME/./} d="$work/stash"
+  local s; s=$(now_us); local d="$work/stash"
   [ -x "$restic_bin" ] || die "$restic_bin missing: run TIERS=cluster bash hack/setup-test-infra.sh"
-  # A non-root user (uid/gid 65532, as config/manager runs the operator) with
-  # a writable home; /tmp is world-writable in every Debian rootfs.
-  local hook='echo "stash:x:65532:65532:stash:/home/stash:/usr/sbin/nologin" >> "$1/etc/passwd"
-echo "stash:x:65532:" >> "$1/etc/group"
-install -d -m 0750 -o 65532 -g 65532 "$1/home/stash"'
-  local base; base=$(rootfs stash "$hook" ca-certificates postgresql-client-15 mariadb-client)
+  # The recipe both image builds share (hack/image): the packages of
+  # stash.env, and stash-rootfs.sh as the customize hook (the user).
+  local hook; hook=$(< "$here/image/stash-rootfs.sh")
+  local base packages
+  read -ra packages <<< "$PACKAGES"
+  base=$(rootfs stash "$hook" "${packages[@]}")
   mkdir -p "$d/root/usr/local/bin"
-  local sb=${EPOCHREALTIME/./}
+  local sb; sb=$(now_us)
   gobuild "$d/root/usr/local/bin/stash" ./cmd/stash "-X github.com/stash-operator/stash/internal/version.Version=$version"
-  log "stash: go build ./cmd/stash in $(since "$sb")"
+  log "stash: go build ./cmd/stash in $(since "$sb")s"
   install -m 0755 "$restic_bin" "$d/root/usr/local/bin/restic"
   layer_tar "$d/layer.tar" "$d/root"
   local t; t=$(image stash "$base" "$d/layer.tar" "${std_env[@]}" \
-    --config.entrypoint /usr/local/bin/stash --config.user 65532:65532 --config.workingdir /home/stash \
+    --config.entrypoint "$IMAGE_ENTRYPOINT" --config.user "$IMAGE_USER" --config.workingdir "$IMAGE_WORKDIR" \
     --config.label "org.opencontainers.image.version=$version")
   local refs=("docker.io/library/stash:$tag")
   [ "$version" = "$tag" ] || refs+=("docker.io/library/stash:$version")
   load stash "$t" "${refs[@]}"
-  log "stash: done in $(since "$s")"
+  log "stash: done in $(since "$s")s"
 }
 
 # ------------------------------------------------------------------- postgres
@@ -250,8 +251,9 @@ EOF
 }
 
 build_postgres() {
-  local s=${EPOCHREALTIME/./} d="$work/postgres"
+  local s; s=$(now_us); local d="$work/postgres"
   # The package creates a cluster "main"; the entrypoint makes its own.
+  # shellcheck disable=SC2016 # $1 is mmdebstrap's: the root directory
   local hook='rm -rf "$1/etc/postgresql/15/main" "$1/var/lib/postgresql/15/main"'
   local base; base=$(rootfs postgres "$hook" postgresql-15)
   mkdir -p "$d/root/usr/local/bin"
@@ -260,7 +262,7 @@ build_postgres() {
   local t; t=$(image postgres "$base" "$d/layer.tar" "${std_env[@]}" --config.env PGDATA=/var/lib/postgresql/data \
     --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 5432/tcp --config.stopsignal SIGINT)
   load postgres "$t" localhost/postgres:15
-  log "postgres: done in $(since "$s")"
+  log "postgres: done in $(since "$s")s"
 }
 
 # -------------------------------------------------------------------- mariadb
@@ -310,8 +312,9 @@ EOF
 }
 
 build_mariadb() {
-  local s=${EPOCHREALTIME/./} d="$work/mariadb"
+  local s; s=$(now_us); local d="$work/mariadb"
   # The package initialised /var/lib/mysql; the entrypoint makes its own.
+  # shellcheck disable=SC2016 # $1 is mmdebstrap's: the root directory
   local hook='rm -rf "$1/var/lib/mysql" && install -d -m 0750 "$1/var/lib/mysql" && chroot "$1" chown mysql:mysql /var/lib/mysql'
   local base; base=$(rootfs mariadb "$hook" mariadb-server)
   mkdir -p "$d/root/usr/local/bin"
@@ -320,7 +323,7 @@ build_mariadb() {
   local t; t=$(image mariadb "$base" "$d/layer.tar" "${std_env[@]}" \
     --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 3306/tcp)
   load mariadb "$t" localhost/mariadb:10.11
-  log "mariadb: done in $(since "$s")"
+  log "mariadb: done in $(since "$s")s"
 }
 
 for t in "${targets[@]}"; do "build_$t"; done

@@ -30,27 +30,29 @@ repo_dir="${DEMO_REPO_DIR:-/var/lib/stash-demo-repo}"
 rows="${DEMO_ROWS:-10000}"
 timeout="${DEMO_TIMEOUT:-300}"
 
-t0=${EPOCHREALTIME/./}
-secs() { local us=$(( ${EPOCHREALTIME/./} - $1 )); printf '%d.%01d' $((us / 1000000)) $((us / 100000 % 10)); }
-log() { echo "[demo $(secs "$t0")s] $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=hack/lib/common.sh
+source "$here/lib/common.sh"
+log_name=demo
+t0=$lib_t0
+logdir=$(mktemp -d /tmp/stash-demo.XXXXXX) # the whole output of the setup steps
 
 [ "$(id -u)" = 0 ] || die "run as root (the cluster and the images need it)"
 
 # ------------------------------------------------------------------ set up
-step_t=${EPOCHREALTIME/./}
+step_t=$(now_us)
 if [ ! -x "$cache/bin/kubectl" ] || ! bash "$here/local-cluster.sh" status >/dev/null 2>&1; then
   log "installing/building what is missing (hack/setup-test-infra.sh, TIERS='envtest cluster')"
   TIERS="envtest cluster" bash "$here/setup-test-infra.sh" >/dev/null
 fi
-kc_line=$(bash "$here/local-cluster.sh" up 2> >(grep -E 'ERROR|cluster up|started' >&2) | grep '^KUBECONFIG=') ||
-  die "hack/local-cluster.sh up failed"
+kc_line=$(run_logged "$logdir/local-cluster-up.log" 'ERROR|cluster up|started' bash "$here/local-cluster.sh" up |
+  grep '^KUBECONFIG=') || die "hack/local-cluster.sh up failed: its reason is above"
 export "${kc_line?}"
 log "cluster up ($KUBECONFIG)"
 log "building/importing images (hack/build-images.sh)"
-bash "$here/build-images.sh" 2> >(grep -E 'ERROR|done:|imported' >&2) || die "hack/build-images.sh failed"
+run_logged "$logdir/build-images.log" 'ERROR|done:|imported' bash "$here/build-images.sh" ||
+  die "hack/build-images.sh failed: its reason is above"
 k() { "$cache/bin/kubectl" "$@"; }
-setup_secs=$(secs "$step_t")
+setup_secs=$(since "$step_t")
 
 log "installing the operator (kubectl apply --server-side -k config/default)"
 k apply --server-side --force-conflicts -k config/default >/dev/null
@@ -105,7 +107,7 @@ checksum() {
     -c "select count(*) || ' rows, md5 ' || md5(string_agg(o::text, E'\n' order by o.id)) from orders o"
 }
 
-step_t=${EPOCHREALTIME/./}
+step_t=$(now_us)
 log "deploying PostgreSQL source-postgres with $rows sample rows"
 postgres source-postgres
 wait_pg source-postgres
@@ -145,7 +147,8 @@ show_failure() {
 }
 # wait_session KIND NAME: wait for phase Succeeded, printing progress
 wait_session() {
-  local kind=$1 name=$2 start=${EPOCHREALTIME/./} phase="" last="" steps
+  local kind=$1 name=$2 start phase="" last="" steps
+  start=$(now_us)
   while :; do
     phase=$(k -n "$ns" get "$kind" "$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)
     steps=$(k -n "$ns" get "$kind" "$name" -o json 2>/dev/null |
@@ -156,7 +159,7 @@ wait_session() {
       Succeeded) return 0 ;;
       Failed | Unknown) show_failure "$kind" "$name"; die "$kind $name: $phase" ;;
     esac
-    if (( $(( ${EPOCHREALTIME/./} - start )) > timeout * 1000000 )); then
+    if (( $(now_us) - start > timeout * 1000000 )); then
       show_failure "$kind" "$name"; die "$kind $name not Succeeded after ${timeout}s"
     fi
     sleep 2
@@ -167,25 +170,25 @@ log "creating BackupConfiguration source-postgres-backup (task postgres-backup-1
 readme_yaml backup.yaml | k -n "$ns" apply -f - >/dev/null
 
 log "triggering an instant backup (README's backupsession.yaml)"
-backup_t=${EPOCHREALTIME/./}
+backup_t=$(now_us)
 bs=$(readme_yaml backupsession.yaml | k -n "$ns" create -f - -o jsonpath='{.metadata.name}')
 log "  BackupSession $bs"
 wait_session backupsession "$bs"
-backup_secs=$(secs "$backup_t")
+backup_secs=$(since "$backup_t")
 bs_duration=$(k -n "$ns" get backupsession "$bs" -o jsonpath='{.status.sessionDuration}')
 log "backup Succeeded in ${backup_secs}s"
 
-step_t=${EPOCHREALTIME/./}
+step_t=$(now_us)
 log "deploying the restore target restored-postgres (empty)"
 postgres restored-postgres
 wait_pg restored-postgres
 
 rs=restored-postgres-restore
 log "restoring the latest snapshot into restored-postgres: RestoreSession $rs (README's restore.yaml)"
-restore_t=${EPOCHREALTIME/./}
+restore_t=$(now_us)
 readme_yaml restore.yaml | k -n "$ns" apply -f - >/dev/null
 wait_session restoresession "$rs"
-restore_secs=$(secs "$restore_t")
+restore_secs=$(since "$restore_t")
 rs_duration=$(k -n "$ns" get restoresession "$rs" -o jsonpath='{.status.sessionDuration}')
 log "restore Succeeded in ${restore_secs}s"
 
@@ -211,7 +214,7 @@ Backup      BackupSession $bs: Succeeded in ${backup_secs}s (status.sessionDurat
             (BackupConfiguration source-postgres-backup keeps backing up every 5 minutes: keepLast 5 snapshots, last 5 sessions)
 Restore     RestoreSession $rs -> $ns/restored-postgres: Succeeded in ${restore_secs}s (status.sessionDuration ${rs_duration:-?})
 Check       restored data: $dst_sum -> IDENTICAL
-Time        total $(secs "$t0")s (setup ${setup_secs}s)
+Time        total $(since "$t0")s (setup ${setup_secs}s)
 
 Look around (export KUBECONFIG=$KUBECONFIG; kubectl is $cache/bin/kubectl):
   kubectl -n $ns get backupconfiguration,backupsession,restoresession,repository

@@ -7,6 +7,9 @@
 # (run it after every up: down removes containerd's store with the rest).
 # RBAC, ServiceAccount tokens and the kube-root-ca.crt ConfigMap are real, so
 # in-cluster clients (the operator) work and missing permissions show up.
+# Its parts: hack/lib/cluster-pki.sh (certificates, kubeconfigs),
+# cluster-configs.sh (component configs), cluster-host.sh (network, host
+# state); processes are hack/lib/proc.sh's daemons (PID + start time).
 #
 # usage: hack/local-cluster.sh up|down|status
 #   TIERS=cluster bash hack/setup-test-infra.sh          # once per machine
@@ -71,49 +74,34 @@ sysctls=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-
 # whatever it is told; down removes the ones that did not exist before up.
 host_paths=(/var/lib/kubelet /var/lib/cni /var/log/containers /var/log/pods /run/containerd /run/netns)
 
-t_start=${EPOCHREALTIME/./}
-elapsed() { local us=$(( ${EPOCHREALTIME/./} - t_start )); printf '%d.%01d' $((us / 1000000)) $((us / 100000 % 10)); }
-log() { echo "[local-cluster $(elapsed)s] $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=hack/lib/common.sh
+source "$here/lib/common.sh"
+# shellcheck source=hack/lib/proc.sh
+source "$here/lib/proc.sh"
+# shellcheck source=hack/lib/cluster-pki.sh
+source "$here/lib/cluster-pki.sh"
+# shellcheck source=hack/lib/cluster-configs.sh
+source "$here/lib/cluster-configs.sh"
+# shellcheck source=hack/lib/cluster-host.sh
+source "$here/lib/cluster-host.sh"
+log_name=local-cluster
 kubectl() { "$bin/kubectl" --kubeconfig "$admin_kc" "$@"; }
 
 # ---------------------------------------------------------------- processes
-pid_of() { # prints the PID of a running component of THIS cluster, or fails
-  local f="$run/$1.pid" pid
-  [ -f "$f" ] || return 1
-  pid=$(cat "$f")
-  [ -r "/proc/$pid/cmdline" ] || return 1
-  # A recycled PID belongs to some other program: ours name the state dir.
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$state" || return 1
-  echo "$pid"
-}
+pid_of() { daemon_pid "$run/$1.pid"; } # NAME: the PID of a running component
 
 start() { # name binary args...: start detached, unless it already runs
-  local name=$1 pid; shift
+  local name=$1 pid
+  shift
   if pid=$(pid_of "$name"); then log "$name already running (pid $pid)"; return 0; fi
-  # fd 8 is our lock: the daemon must not hold it.
-  ( exec setsid "$@" >>"$logs/$name.log" 2>&1 < /dev/null 8>&- ) &
-  echo $! > "$run/$name.pid"
-  log "started $name (pid $!)"
+  pid=$(daemon_start "$run/$name.pid" "$logs/$name.log" "$@")
+  log "started $name (pid $pid)"
 }
 
 stop() { # name...: SIGTERM by PID to all, SIGKILL to those still there after 15 s
-  local name pid i n names=() pids=()
-  for name in "$@"; do
-    if pid=$(pid_of "$name"); then
-      kill -TERM "$pid" 2>/dev/null || true
-      names+=("$name"); pids+=("$pid")
-    fi
-    rm -f "$run/$name.pid"
-  done
-  for i in "${!pids[@]}"; do
-    for ((n = 0; n < 75; n++)); do [ -d "/proc/${pids[$i]}" ] || break; sleep 0.2; done
-    if [ -d "/proc/${pids[$i]}" ]; then
-      log "${names[$i]} (pid ${pids[$i]}) ignored SIGTERM: SIGKILL"
-      kill -KILL "${pids[$i]}" 2>/dev/null || true; sleep 0.2
-    fi
-    log "stopped ${names[$i]} (pid ${pids[$i]})"
-  done
+  local name files=()
+  for name in "$@"; do files+=("$run/$name.pid"); done
+  daemon_stop 15 "${files[@]}"
 }
 
 healthy() { # name: one quick health probe
@@ -130,7 +118,8 @@ healthy() { # name: one quick health probe
 }
 
 wait_for() { # description seconds command... (the description is for the reader)
-  local secs=$2 i; shift 2
+  local secs=$2 i
+  shift 2
   for ((i = 0; i < secs * 5; i++)); do
     if "$@"; then return 0; fi
     sleep 0.2
@@ -138,234 +127,23 @@ wait_for() { # description seconds command... (the description is for the reader
   return 1
 }
 
+# component_failed NAME WHAT: says which component failed and how, the tail
+# of its log, and what to do; exits.
+component_failed() {
+  log "ERROR: $1 $2; the last lines of $logs/$1.log:"
+  tail -n 25 "$logs/$1.log" >&2 || true
+  log "ERROR: $1 $2 (log above). Fix what it says, then run: bash hack/local-cluster.sh down && bash hack/local-cluster.sh up"
+  exit 1
+}
+
 wait_healthy() { # name [seconds]
   local name=$1 secs=${2:-60}
   wait_for "$name" "$secs" healthy_and_running "$name" && { log "$name healthy"; return 0; }
-  log "$name not healthy after ${secs}s; last lines of $logs/$name.log:"
-  tail -n 25 "$logs/$name.log" >&2 || true
-  exit 1
+  component_failed "$name" "is running but not healthy after ${secs}s"
 }
 healthy_and_running() {
-  pid_of "$1" >/dev/null || { log "$1 exited; last lines of $logs/$1.log:"; tail -n 25 "$logs/$1.log" >&2; exit 1; }
+  pid_of "$1" >/dev/null || component_failed "$1" "exited"
   healthy "$1"
-}
-
-# ---------------------------------------------------------------------- PKI
-# One CA signs every certificate. EC P-256 keys (fast to make); the
-# ServiceAccount signing key is RSA, the usual kind for RS256 tokens.
-sign() { # name subject ext [days]
-  local name=$1 subj=$2 ext=$3
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$pki/$name.key" -subj "$subj" -out "$pki/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
-    -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile <(printf '%b' "$ext") \
-    -out "$pki/$name.crt" 2>/dev/null
-  rm -f "$pki/$name.csr"; chmod 600 "$pki/$name.key"
-}
-client_ext='basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
-server_ext() { printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$1"; }
-
-make_pki() {
-  [ -f "$pki/.done" ] && return 0
-  log "generating the CA, certificates and the ServiceAccount key pair (openssl)"
-  rm -rf "$pki"; mkdir -p "$pki"; chmod 700 "$pki"
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-    -keyout "$pki/ca.key" -out "$pki/ca.crt" -subj "/CN=stash-local-cluster-ca" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
-  chmod 600 "$pki/ca.key"
-  sign apiserver "/CN=kube-apiserver" "$(server_ext "IP:$gw,IP:$svc_api,IP:127.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost")"
-  sign kubelet-serving "/CN=$node" "$(server_ext "IP:$gw,DNS:$node")"
-  sign admin "/O=system:masters/CN=stash-local-admin" "$client_ext"
-  sign kube-controller-manager "/CN=system:kube-controller-manager" "$client_ext"
-  sign kube-scheduler "/CN=system:kube-scheduler" "$client_ext"
-  sign kube-proxy "/CN=system:kube-proxy" "$client_ext"
-  sign kubelet "/O=system:nodes/CN=system:node:$node" "$client_ext"
-  sign apiserver-kubelet-client "/CN=kube-apiserver-kubelet-client" "$client_ext"
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
-  openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-  chmod 600 "$pki/sa.key"
-  touch "$pki/.done"
-}
-
-# put FILE: stdin becomes FILE only if it differs (kube-proxy exits when
-# its config file is written, even with the same content).
-changed=()
-put() {
-  local tmp="$1.new"
-  cat > "$tmp"
-  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; changed+=("$1"); fi
-}
-
-kubeconfig() { # file user cert-name
-  local b64="base64 -w0"
-  umask 077
-  put "$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: stash-local
-  cluster:
-    server: https://$gw:$api_port
-    certificate-authority-data: $($b64 < "$pki/ca.crt")
-users:
-- name: $2
-  user:
-    client-certificate-data: $($b64 < "$pki/$3.crt")
-    client-key-data: $($b64 < "$pki/$3.key")
-contexts:
-- name: $2@stash-local
-  context: {cluster: stash-local, user: $2}
-current-context: $2@stash-local
-EOF
-  umask 022
-}
-
-# ------------------------------------------------------------------ configs
-write_configs() {
-  kubeconfig "$admin_kc" stash-local-admin admin
-  for c in kube-controller-manager kube-scheduler kube-proxy kubelet; do
-    kubeconfig "$state/$c.kubeconfig" "$c" "$c"
-  done
-
-  # The node's resolv.conf for pods (dnsPolicy Default, hostNetwork): no
-  # nameserver, so the resolvers try 127.0.0.1 in the pod and fail at once
-  # instead of timing out against a server pods cannot reach. ClusterFirst
-  # pods get clusterdns (clusterDNS below) and the usual search list.
-  printf '# stash local cluster: cluster DNS is %s (ClusterFirst pods only)\n' "$gw" | put "$state/resolv.conf"
-
-  mkdir -p "$state/cni/net.d" "$state/cni/ipam"
-  put "$state/cni/net.d/10-$net_name.conflist" <<EOF
-{"cniVersion": "0.4.0", "name": "$net_name", "plugins": [
-  {"type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "dataDir": "$state/cni/ipam",
-            "ranges": [[{"subnet": "$pod_cidr", "gateway": "$gw"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}
-EOF
-
-  local c="$state/containerd"
-  mkdir -p "$c/root" "$c/state" "$c/opt"
-  put "$c/config.toml" <<EOF
-version = 2
-root = "$c/root"
-state = "$c/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$ctr_sock"
-[ttrpc]
-  address = "$ctr_sock.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$c/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_tcp_service = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  # registry.k8s.io is out of reach: the sandbox is our own pause image.
-  sandbox_image = "localhost/pause:1"
-  # This VM lacks CAP_SYS_RESOURCE; without this runc fails every sandbox
-  # ("nsexec: failed to update /proc/self/oom_score_adj: Permission denied").
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$state/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      # Without it: "container.Runtime.Name must be set: invalid argument".
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$c/runc"
-EOF
-
-  mkdir -p "$state/kubelet" "$state/pod-logs" "$state/kubelet-plugins"
-  put "$state/kubelet.yaml" <<EOF
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-# This VM has cgroup v1 only; the 1.37 default refuses to start on it.
-failCgroupV1: false
-cgroupDriver: cgroupfs
-failSwapOn: false
-containerRuntimeEndpoint: unix://$ctr_sock
-address: $gw
-port: 10250
-readOnlyPort: 0
-healthzBindAddress: 127.0.0.1
-healthzPort: 10248
-tlsCertFile: $pki/kubelet-serving.crt
-tlsPrivateKeyFile: $pki/kubelet-serving.key
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: $pki/ca.crt}
-authorization: {mode: Webhook}
-clusterDomain: cluster.local
-clusterDNS: [$gw]
-resolvConf: $state/resolv.conf
-podLogsDir: $state/pod-logs
-volumePluginDir: $state/kubelet-plugins
-serializeImagePulls: false
-# Locally imported images cannot be pulled again: never garbage-collect them.
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%}
-EOF
-
-  put "$state/kube-proxy.yaml" <<EOF
-apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-mode: iptables
-clientConnection: {kubeconfig: $state/kube-proxy.kubeconfig}
-hostnameOverride: $node
-clusterCIDR: $pod_cidr
-detectLocalMode: ClusterCIDR
-healthzBindAddress: 127.0.0.1:10256
-metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["$gw/32"]
-oomScoreAdj: 0
-# Leave the conntrack sysctls as they are.
-conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-iptables: {localhostNodePorts: false, masqueradeAll: false, minSyncPeriod: 1s, syncPeriod: 30s}
-EOF
-}
-
-# ------------------------------------------------------------------ network
-network_up() {
-  if ! ip link show "$bridge" >/dev/null 2>&1; then
-    ip link add "$bridge" type bridge
-    log "created bridge $bridge"
-  fi
-  ip addr show dev "$bridge" | grep -q "inet $gw/" || ip addr add "$gw/24" dev "$bridge"
-  ip link set "$bridge" up
-  # ClusterIPs are virtual (kube-proxy DNATs them). Route the range to the
-  # bridge so that an address without rules is not sent out of the machine.
-  ip route replace "$svc_cidr" dev "$bridge" src "$gw"
-  # Pods talk to each other, Services and this host only.
-  if ! iptables -w -nL STASH-LOCAL-CLUSTER >/dev/null 2>&1; then
-    iptables -w -N STASH-LOCAL-CLUSTER
-    iptables -w -A STASH-LOCAL-CLUSTER -s "$pod_cidr" ! -d "$pod_cidr" -j REJECT --reject-with icmp-net-unreachable
-  fi
-  iptables -w -C FORWARD -j STASH-LOCAL-CLUSTER 2>/dev/null || iptables -w -I FORWARD 1 -j STASH-LOCAL-CLUSTER
-}
-
-network_down() {
-  while iptables -w -D FORWARD -j STASH-LOCAL-CLUSTER 2>/dev/null; do :; done
-  iptables -w -F STASH-LOCAL-CLUSTER 2>/dev/null || true
-  iptables -w -X STASH-LOCAL-CLUSTER 2>/dev/null || true
-  ip route del "$svc_cidr" dev "$bridge" 2>/dev/null || true
-  ip link del "$bridge" 2>/dev/null && log "removed bridge $bridge" || true
-}
-
-save_host_state() {
-  [ -f "$state/host-state" ] && return 0
-  {
-    for s in "${sysctls[@]}"; do
-      v=$(sysctl -n "$s" 2>/dev/null) && echo "sysctl $s=$v"
-    done
-    for p in "${host_paths[@]}"; do [ -e "$p" ] && echo "existed $p"; done
-    for d in /sys/fs/cgroup/*/; do [ -d "${d}kubepods" ] && echo "existed ${d}kubepods"; done
-  } > "$state/host-state.tmp"
-  mv "$state/host-state.tmp" "$state/host-state"
 }
 
 # ----------------------------------------------------------------------- up
@@ -497,7 +275,7 @@ cmd_down() {
       log "pods still there after 90s: forcing"
       kubectl delete pods --all --all-namespaces --grace-period=0 --force >/dev/null 2>&1 || true
     fi
-    pid_of containerd >/dev/null && wait_for sandboxes 30 no_running_tasks || true
+    if pid_of containerd >/dev/null; then wait_for sandboxes 30 no_running_tasks || true; fi
   fi
   stop kubelet kube-proxy
   remove_containers
@@ -507,7 +285,7 @@ cmd_down() {
     mkdir -p "$STASH_CLUSTER_KEEP_LOGS" && cp -a "$logs/." "$STASH_CLUSTER_KEEP_LOGS/" && log "logs copied to $STASH_CLUSTER_KEEP_LOGS"
   fi
   # kube-proxy's own cleanup removes every chain and rule it created.
-  [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >>"$logs/kube-proxy-cleanup.log" 2>&1 || true
+  if [ -x "$bin/kube-proxy" ]; then "$bin/kube-proxy" --cleanup >>"$logs/kube-proxy-cleanup.log" 2>&1 || true; fi
   remove_kubelet_chains
   network_down
   unmount_under "$state"
@@ -515,22 +293,6 @@ cmd_down() {
   log "removing $state"
   rm -rf "$state"
   log "cluster down; $state removed"
-}
-
-# The kubelet's own chains, which kube-proxy --cleanup leaves: the canary,
-# the hint and KUBE-FIREWALL (drops martian traffic to 127.0.0.0/8).
-remove_kubelet_chains() {
-  local ipt table rule chain
-  for ipt in iptables ip6tables; do
-    for table in filter nat mangle; do
-      { "$ipt-save" -t "$table" 2>/dev/null || true; } |
-        { grep -E '^-A [A-Z]+ .*-j KUBE-(FIREWALL|KUBELET-CANARY|IPTABLES-HINT)( |$)' || true; } |
-        while read -r rule; do eval "$ipt -w -t $table -D ${rule#-A }" 2>/dev/null || true; done
-      for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
-        "$ipt" -w -t "$table" -F "$chain" 2>/dev/null && "$ipt" -w -t "$table" -X "$chain" 2>/dev/null || true
-      done
-    done
-  done
 }
 
 no_pods() { [ -z "$(kubectl get pods --all-namespaces -o name 2>/dev/null)" ]; }
@@ -555,41 +317,6 @@ remove_containers() {
         umount "$netns" 2>/dev/null || umount -l "$netns" 2>/dev/null || true
         rm -f "$netns" ;;
     esac
-  done
-}
-
-unmount_under() { # every mount point under $1, deepest first, lazily
-  awk -v p="$1/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null || true
-  done
-}
-
-restore_host_state() {
-  local f="$state/host-state" kind rest p d l
-  [ -f "$f" ] || return 0
-  while read -r kind rest; do
-    [ "$kind" = sysctl ] && sysctl -q -w "$rest" >/dev/null 2>&1 || true
-  done < "$f"
-  existed() { grep -qxF "existed $1" "$f"; }
-  # CNI results the containerd CNI library caches under /var/lib/cni.
-  rm -f /var/lib/cni/results/"$net_name"-* 2>/dev/null || true
-  # Symlinks the kubelet makes in /var/log/containers into our pod-logs dir.
-  if [ -d /var/log/containers ]; then
-    for l in /var/log/containers/*; do
-      [ -L "$l" ] && case $(readlink "$l") in "$state"/*) rm -f "$l" ;; esac
-    done
-  fi
-  # The device-plugin socket dir is fixed at /var/lib/kubelet/device-plugins.
-  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/device-plugins/kubelet_internal_checkpoint 2>/dev/null || true
-  for p in "${host_paths[@]}"; do
-    if [ -d "$p" ] && ! existed "$p"; then
-      find "$p" -depth -type d -empty -delete 2>/dev/null || true   # only empty directories
-    fi
-  done
-  # Empty pod cgroups the kubelet made (QoS and pod levels), in every hierarchy.
-  for d in /sys/fs/cgroup/*/; do
-    [ -d "${d}kubepods" ] || continue
-    find "${d}kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
 }
 

@@ -3,7 +3,8 @@
 # cache outside the clone, so that a second run is a no-op.
 #
 #   STASH_CI_CACHE  cache root (default /var/cache/stash-ci)
-#   TIERS           any of: envtest data cluster (default: all three)
+#   TIERS           any of: lint envtest data cluster (default: all four)
+#     lint     shellcheck (make lint)
 #     envtest  kube-apiserver + etcd (controller tests)
 #     data     restic, versitygw (S3), PostgreSQL 15, MariaDB 10.11 (data-plane tests)
 #     cluster  + kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
@@ -19,9 +20,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=hack/versions.env
 source "$here/versions.env"
 cache="${STASH_CI_CACHE:-/var/cache/stash-ci}"
-tiers=" ${TIERS:-envtest data cluster} "
+tiers=" ${TIERS:-lint envtest data cluster} "
 has() { [[ "$tiers" == *" $1 "* ]]; }
-log() { echo "[setup $(date +%T)] $*" >&2; }
+# shellcheck source=hack/lib/common.sh
+source "$here/lib/common.sh"
+log_name=setup
 export CGO_ENABLED=0
 
 mkdir -p "$cache"
@@ -33,6 +36,7 @@ flock 9
 # ---- Debian packages. Services must not start on install: we run our own
 # throwaway instances on 127.0.0.1.
 packages=(curl ca-certificates)
+has lint && packages+=(shellcheck)
 has data && packages+=(postgresql mariadb-server mariadb-client)
 has cluster && packages+=(containerd runc containernetworking-plugins umoci busybox-static iptables conntrack openssl jq mmdebstrap)
 missing=()

@@ -7,6 +7,9 @@
 # env:   STASH_TEST_DB_PASSWORD (default stash-test-password)
 # prints PGHOST=127.0.0.1 PGPORT=PORT PGUSER=postgres
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=hack/lib/proc.sh
+source "$here/lib/proc.sh"
 dir="${1:?directory for data, log and pid}"; port="${2:?port}"
 password="${STASH_TEST_DB_PASSWORD:-stash-test-password}"
 pgbin="${PGBIN:-/usr/lib/postgresql/15/bin}"
@@ -24,5 +27,7 @@ rm -f "$dir/pwfile"
 as_owner "$pgbin/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w \
   -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start > /dev/null \
   || { tail -20 "$dir/postgres.log" >&2; exit 1; }
-head -1 "$dir/pgdata/postmaster.pid" > "$dir/postgres.pid"
+# pg_ctl detached the server: record its PID and start time for stop-servers.sh.
+pid=$(head -1 "$dir/pgdata/postmaster.pid")
+echo "$pid $(proc_start_time "$pid")" > "$dir/postgres.pid"
 echo "PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres"

@@ -7,13 +7,16 @@
 #        VERSITYGW (binary; default: versitygw on PATH or in $STASH_INFRA_BIN)
 # prints S3_ENDPOINT=127.0.0.1:PORT
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=hack/lib/proc.sh
+source "$here/lib/proc.sh"
 dir="${1:?directory for data, log and pid}"; port="${2:?port}"; shift 2
 access="${AWS_ACCESS_KEY_ID:-testkey}"; secret="${AWS_SECRET_ACCESS_KEY:-testsecret123}"
 bin="${VERSITYGW:-$(PATH="${STASH_INFRA_BIN:+$STASH_INFRA_BIN:}$PATH" command -v versitygw || true)}"
 [ -x "$bin" ] || { echo "start-s3.sh: versitygw not found; run hack/setup-test-infra.sh and export STASH_INFRA_BIN" >&2; exit 1; }
 mkdir -p "$dir/s3-data"
-"$bin" --port "127.0.0.1:$port" --access "$access" --secret "$secret" posix "$dir/s3-data" > "$dir/versitygw.log" 2>&1 &
-echo $! > "$dir/versitygw.pid"
+daemon_start "$dir/versitygw.pid" "$dir/versitygw.log" \
+  "$bin" --port "127.0.0.1:$port" --access "$access" --secret "$secret" posix "$dir/s3-data" >/dev/null
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 curl -s -o /dev/null "http://127.0.0.1:$port/" || { echo "start-s3.sh: versitygw did not answer on 127.0.0.1:$port; log:" >&2; tail -5 "$dir/versitygw.log" >&2; exit 1; }
 for bucket in "$@"; do

@@ -26,10 +26,18 @@ tiers="envtest data"
 eval "$(TIERS="$tiers" bash hack/setup-test-infra.sh | sed 's/^/export /')"
 export STASH_REQUIRE_INFRA=1
 
-# envtest's apiserver and etcd outlive a killed test binary; clear what an
-# earlier interrupted run left behind (ours only: they run from our cache).
-for pid in $(pgrep -f "^$KUBEBUILDER_ASSETS/(kube-apiserver|etcd) " || true); do kill -9 "$pid" 2>/dev/null || true; done
-rm -rf /tmp/k8s_test_framework_*
+# This run's temporary files, envtest's control planes among them, go in a
+# directory of its own. envtest's apiserver and etcd outlive a test binary
+# that is killed: on exit, stop those of this run (their arguments name the
+# directory) and remove it, leaving other runs on this machine alone.
+run_tmp=$(mktemp -d /tmp/stash-test.XXXXXX)
+chmod 0755 "$run_tmp" # the database servers of the tests drop to their own users
+export TMPDIR=$run_tmp
+cleanup_run() {
+  pkill -KILL -f -- "$run_tmp/" 2>/dev/null || true
+  rm -rf "$run_tmp"
+}
+trap cleanup_run EXIT
 
 t0=$(date +%s)
 echo "go test -p 2 -count=1 ${packages[*]}" >&2
@@ -42,7 +50,7 @@ t0=$(date +%s)
 if bash hack/local-cluster.sh status >/dev/null 2>&1; then
   echo "e2e: reusing the running local cluster" >&2
 else
-  trap 'bash hack/local-cluster.sh down >/dev/null 2>&1 || echo "e2e: hack/local-cluster.sh down failed" >&2' EXIT
+  trap 'bash hack/local-cluster.sh down >/dev/null 2>&1 || echo "e2e: hack/local-cluster.sh down failed" >&2; cleanup_run' EXIT
 fi
 kc_line=$(bash hack/local-cluster.sh up | grep '^KUBECONFIG=')
 export "${kc_line?}"
