@@ -210,7 +210,7 @@ exit 3'`
 			want: []string{"started etcd (pid 1)", "(exit status 3)", "ERROR: etcd exited", "flag provided but not defined: -bogus"},
 		},
 		"success": {
-			script: `run_logged "$DIR/up.log" 'started' bash -c 'echo "started etcd" >&2; echo "detail" >&2; echo out'`,
+			script:     `run_logged "$DIR/up.log" 'started' bash -c 'echo "started etcd" >&2; echo "detail" >&2; echo out'`,
 			wantStdout: "out", want: []string{"started etcd"}, notWant: []string{"detail", "failed"},
 		},
 	}
