@@ -31,7 +31,7 @@ export STASH_REQUIRE_INFRA=1
 # that is killed: on exit, stop those of this run (their arguments name the
 # directory) and remove it, leaving other runs on this machine alone.
 run_tmp=$(mktemp -d /tmp/stash-test.XXXXXX)
-chmod 0755 "$run_tmp" # the database servers of the tests drop to their own users
+chmod 1777 "$run_tmp" # like /tmp: the test database servers run as their own users and write here
 export TMPDIR=$run_tmp
 cleanup_run() {
   pkill -KILL -f -- "$run_tmp/" 2>/dev/null || true
