@@ -77,6 +77,8 @@ daemon_stop() {
     if proc_start_time "${pids[$i]}" >/dev/null; then
       log "${names[$i]} (pid ${pids[$i]}) ignored SIGTERM for ${secs}s: SIGKILL"
       kill -KILL "${pids[$i]}" 2>/dev/null || true
+      # SIGKILL is delivered, not done: wait until the process is gone.
+      for ((n = 0; n < 50; n++)); do proc_start_time "${pids[$i]}" >/dev/null || break; sleep 0.1; done
     fi
     log "stopped ${names[$i]} (pid ${pids[$i]})"
   done
