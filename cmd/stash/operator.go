@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/stash-operator/stash/internal/controller/sessionjob"
+	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/operator"
 	"github.com/stash-operator/stash/internal/version"
@@ -71,8 +71,8 @@ func newOperatorCommand() *cobra.Command {
 	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.StringVar(&o.Image, "image", version.Image(), "the stash image that catalog Functions, hooks and wipe-out Jobs run")
 	f.StringVar(&pullPolicy, "job-image-pull-policy", string(corev1.PullIfNotPresent), "imagePullPolicy of the Jobs' containers")
-	f.DurationVar(&o.ImagePullGracePeriod, "image-pull-grace-period", sessionjob.DefaultImagePullGracePeriod, "how long a step may fail to pull its image before its session fails")
-	f.DurationVar(&o.PodStartTimeout, "pod-start-timeout", sessionjob.DefaultPodStartTimeout, "how long a session's Job may take to start its first step (pod created, scheduled, volumes mounted) before the session fails")
+	f.DurationVar(&o.ImagePullGracePeriod, "image-pull-grace-period", lifecycle.DefaultImagePullGracePeriod, "how long a step may fail to pull its image before its session fails")
+	f.DurationVar(&o.PodStartTimeout, "pod-start-timeout", lifecycle.DefaultPodStartTimeout, "how long a session's Job may take to start its first step (pod created, scheduled, volumes mounted) before the session fails")
 	f.BoolVar(&develLog, "development-logs", false, "human-readable logs instead of JSON")
 	return cmd
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/stash-operator/stash/internal/catalog"
+	"github.com/stash-operator/stash/internal/defaultcatalog"
 	"github.com/stash-operator/stash/internal/manifest"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/version"
@@ -81,7 +81,7 @@ func (o *resolveOptions) run(stdout, stderr io.Writer) error {
 
 	objs := resolve.NewObjects()
 	if !o.noCatalog {
-		fns, tasks, err := catalog.Load(o.image)
+		fns, tasks, err := defaultcatalog.Load(o.image)
 		if err != nil {
 			return fmt.Errorf("load the default catalog: %w", err)
 		}

@@ -89,6 +89,16 @@ func TestResolveCLI(t *testing.T) {
 			args:       []string{"resolve", "-f", "testdata/with-configmap.yaml", "--backup-configuration", "data-backup"},
 			wantStderr: []string{"warning: testdata/with-configmap.yaml: document 0: ignoring ConfigMap (not used by resolve)"},
 		},
+		"a schedule the operator rejects, exit 1": {
+			args:       []string{"resolve", "-f", "testdata/every-hour.yaml", "--backup-configuration", "hourly"},
+			wantCode:   1,
+			wantStderr: []string{`BackupConfiguration "default/hourly": spec.schedule: "@every 1h"`},
+		},
+		"a driver that is not supported, exit 1": {
+			args:       []string{"resolve", "-f", "../../internal/resolve/testdata/errors/volume-snapshotter.yaml", "--backup-configuration", "app", "-n", "demo"},
+			wantCode:   1,
+			wantStderr: []string{`spec.driver: driver VolumeSnapshotter (CSI VolumeSnapshots) is not supported yet`, `spec.target.snapshotClassName`},
+		},
 		"two selectors is a usage error": {
 			args:       []string{"resolve", "-f", golden, "--backup-session", "a", "--restore-session", "b"},
 			wantCode:   2,

@@ -1,7 +1,7 @@
-// Package catalog holds the default Functions and Tasks as YAML manifests,
+// Package catalogfiles holds the default Functions and Tasks as YAML manifests,
 // one object per file, embedded into the binary. internal/catalog decodes
 // them; this package only carries the files.
-package catalog
+package catalogfiles
 
 import "embed"
 

@@ -10,15 +10,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Set records a condition on conds. It reports whether anything changed, so
-// that callers can skip a status write that would change nothing.
-func Set(conds *[]metav1.Condition, generation int64, condType string, status metav1.ConditionStatus, reason, message string, now time.Time) bool {
+// Set records a condition on conds. Its reason is of the condition's own
+// reason type (stashv1beta1.ReadyReason, SessionReason, ...). It reports
+// whether anything changed, so that callers can skip a status write that
+// would change nothing.
+func Set[R ~string](conds *[]metav1.Condition, generation int64, condType string, status metav1.ConditionStatus, reason R, message string, now time.Time) bool {
 	old := meta.FindStatusCondition(*conds, condType)
-	if old != nil && old.Status == status && old.Reason == reason && old.Message == message && old.ObservedGeneration == generation {
+	if old != nil && old.Status == status && old.Reason == string(reason) && old.Message == message && old.ObservedGeneration == generation {
 		return false
 	}
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: condType, Status: status, Reason: reason, Message: message,
+		Type: condType, Status: status, Reason: string(reason), Message: message,
 		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
 	})
 	return true

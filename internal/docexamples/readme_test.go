@@ -12,7 +12,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/stash-operator/stash/api/stash/v1beta1"
-	"github.com/stash-operator/stash/internal/catalog"
+	"github.com/stash-operator/stash/internal/defaultcatalog"
 	"github.com/stash-operator/stash/internal/docexamples"
 	"github.com/stash-operator/stash/internal/manifest"
 )
@@ -108,7 +108,7 @@ func TestReadmeCatalogTaskIsTheCatalogs(t *testing.T) {
 	if !ok {
 		t.Fatalf("README.md line %d: a %T, want a Task", b.Line, obj)
 	}
-	_, tasks, err := catalog.Load("stash:test")
+	_, tasks, err := defaultcatalog.Load("stash:test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stash-operator/stash/api/stash/v1alpha1"
 	"github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/backend"
 	"github.com/stash-operator/stash/internal/restic"
 )
 
@@ -18,8 +20,9 @@ import (
 // replica (a stand-alone PVC, a database).
 const DefaultHost = "host-0"
 
-// lockWait is how long a data Function waits for another process's lock.
-const lockWait = 5 * time.Minute
+// DefaultLockWait is how long a data Function waits for another process's
+// lock.
+const DefaultLockWait = 5 * time.Minute
 
 // Setup is the set of flags every data Function shares (reference §5.1,
 // §7.1): where the repository is, where its Secret is mounted, where to
@@ -42,6 +45,34 @@ type Setup struct {
 	// Log, when set, receives each restic command line (never a secret) and
 	// progress notes. Not a flag: the commands point it at stderr.
 	Log io.Writer
+	// PodNamespace is the namespace of this pod, whose ended pods' locks
+	// may be removed; empty: read from the pod's ServiceAccount mount.
+	PodNamespace string
+	// LockHolder, when set, tells whether a lock's holder runs instead of
+	// the API server (PodHolder).
+	LockHolder func(ctx context.Context, host string) restic.Holder
+	// LockWait is how long restic waits for another process's lock; zero
+	// means DefaultLockWait. Not a flag.
+	LockWait time.Duration
+}
+
+// openRepo is the first thing every data Function does with the
+// repository: open it (and, for a backup, initialise it if needed), then
+// remove the locks of pods that have ended. It reports whether it
+// initialised the repository.
+func (s *Setup) openRepo(ctx context.Context, repo *restic.Repo, initialise bool) (created bool, err error) {
+	if initialise {
+		created, err = repo.OpenOrInit(ctx)
+	} else {
+		err = repo.Open(ctx)
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := s.clearDeadLocks(ctx, repo); err != nil {
+		s.logf("could not judge the repository's locks (restic will wait for them): %v", err)
+	}
+	return created, nil
 }
 
 // SetLog points the Function's log (command lines, progress) at w.
@@ -50,7 +81,7 @@ func (s *Setup) SetLog(w io.Writer) { s.Log = w }
 // AddFlags registers the common flags with Stash's names and defaults that
 // match what the shipped Functions pass when a variable is unset.
 func (s *Setup) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&s.Provider, "provider", s.Provider, "storage provider: "+strings.Join(restic.Providers, ", "))
+	fs.StringVar(&s.Provider, "provider", s.Provider, "storage provider: "+strings.Join(backend.Providers, ", "))
 	fs.StringVar(&s.Bucket, "bucket", s.Bucket, "bucket or container; for local, the directory the repository volume is mounted at")
 	fs.StringVar(&s.Endpoint, "endpoint", s.Endpoint, "S3 endpoint, or the REST server URL")
 	fs.StringVar(&s.Region, "region", s.Region, "S3 region")
@@ -81,8 +112,8 @@ func orDefault(v, def string) string {
 }
 
 // Backend is the restic backend the flags describe.
-func (s *Setup) Backend() restic.Backend {
-	return restic.Backend{
+func (s *Setup) Backend() backend.Backend {
+	return backend.Backend{
 		Provider:       s.Provider,
 		Bucket:         s.Bucket,
 		Endpoint:       s.Endpoint,
@@ -106,7 +137,7 @@ func (s *Setup) NewRepo() (*restic.Repo, error) {
 		EnableCache: s.EnableCache,
 		// Targets sharing a repository run their Jobs independently; one's
 		// forget or check must wait out another's backup, not fail on it.
-		RetryLock: lockWait,
+		RetryLock: cmp.Or(s.LockWait, DefaultLockWait),
 	}
 	if s.Log != nil {
 		log := s.Log
@@ -168,6 +199,29 @@ func SnapshotStats(sum *restic.BackupSummary, path string) v1beta1.SnapshotStats
 			UnmodifiedFiles: i(sum.FilesUnmodified),
 		},
 	}
+}
+
+// SucceededBackup is the output.json of a backup that took snaps and then
+// ran the after-backup sequence, which measured repo.
+func SucceededBackup(host string, start time.Time, snaps []v1beta1.SnapshotStats, repo *RepositoryStats) BackupOutput {
+	return BackupOutput{
+		HostBackupStats: []v1beta1.HostBackupStats{{
+			Hostname:  host,
+			Phase:     v1beta1.HostBackupSucceeded,
+			Snapshots: snaps,
+			Duration:  since(start),
+		}},
+		Repository: repo,
+	}
+}
+
+// SucceededRestore is the output.json of a restore that succeeded.
+func SucceededRestore(host string, start time.Time) RestoreOutput {
+	return RestoreOutput{HostRestoreStats: []v1beta1.HostRestoreStats{{
+		Hostname: host,
+		Phase:    v1beta1.HostRestoreSucceeded,
+		Duration: since(start),
+	}}}
 }
 
 // FailedBackup is the output.json of a backup that failed (reference §5.4):

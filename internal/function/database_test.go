@@ -22,6 +22,7 @@ import (
 	"github.com/stash-operator/stash/api/stash/v1alpha1"
 	"github.com/stash-operator/stash/api/stash/v1beta1"
 	catalogfiles "github.com/stash-operator/stash/config/catalog"
+	"github.com/stash-operator/stash/internal/process"
 	"github.com/stash-operator/stash/internal/resolve/subst"
 	"github.com/stash-operator/stash/internal/restic"
 	"github.com/stash-operator/stash/internal/testenv"
@@ -240,10 +241,16 @@ func TestSecretNeverFormats(t *testing.T) {
 		}
 	}
 	t.Setenv("MYSQL_PWD", "stale")
-	for _, kv := range childEnv(&postgres, connection{}) {
+	t.Setenv("PGPASSWORD", "stale")
+	t.Setenv("PGSSLMODE", "verify-full")
+	env = childEnv(&postgres, connection{})
+	for _, kv := range env {
 		if strings.HasPrefix(kv, "MYSQL_PWD=") || strings.HasPrefix(kv, "PGPASSWORD=") {
 			t.Fatalf("child env keeps %s", kv)
 		}
+	}
+	if !contains(env, "PGSSLMODE=verify-full") {
+		t.Fatal("the client's own settings (PGSSLMODE) do not reach it")
 	}
 }
 
@@ -284,9 +291,9 @@ func TestPsqlErrors(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := &psqlErrors{}
-			s := newStderrLines(p.line)
+			s := process.NewTail(process.StderrTailLines, p.line)
 			_, _ = s.Write([]byte(tc.stderr))
-			s.flush()
+			s.Flush()
 			err := p.err("psql")
 			if tc.wantErr == "" {
 				if err != nil {
@@ -305,18 +312,6 @@ func TestPsqlErrors(t *testing.T) {
 	}
 	if err := p.err("psql"); !strings.HasSuffix(err.Error(), "; and 2 more") {
 		t.Fatalf("err = %v, want the count of the errors not shown", err)
-	}
-}
-
-func TestStderrLinesKeepsTail(t *testing.T) {
-	s := newStderrLines(nil)
-	for i := range 25 {
-		fmt.Fprintf(s, "line %d\n", i)
-	}
-	_, _ = s.Write([]byte(strings.Repeat("x", 5000))) // runaway line without newline
-	got := s.tail()
-	if strings.Contains(got, "line 14;") || !strings.HasPrefix(got, "line 15; ") || !strings.HasSuffix(got, strings.Repeat("x", stderrLineMax)) {
-		t.Fatalf("tail = %.200q...", got)
 	}
 }
 
@@ -554,7 +549,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			host := strings.ReplaceAll(name, " ", "-")
-			dump := program{path: "/bin/sh", args: []string{"-c", tc.script}, env: os.Environ()}
+			dump := process.Program{Path: "/bin/sh", Args: []string{"-c", tc.script}, Env: os.Environ()}
 			sum, err := o.dumpToRepo(t.Context(), repo, dump, host)
 			snaps, lerr := repo.Snapshots(t.Context(), restic.SnapshotFilter{Host: host})
 			if lerr != nil {
@@ -580,7 +575,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	}
 
 	// Restore side: both the client's and restic's failures are reported.
-	sum, err := o.dumpToRepo(t.Context(), repo, program{path: "/bin/sh", args: []string{"-c", "head -c 3000000 /dev/zero"}, env: os.Environ()}, "big")
+	sum, err := o.dumpToRepo(t.Context(), repo, process.Program{Path: "/bin/sh", Args: []string{"-c", "head -c 3000000 /dev/zero"}, Env: os.Environ()}, "big")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +592,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	}
 	for name, tc := range restores {
 		t.Run("restore "+name, func(t *testing.T) {
-			cl := program{path: "/bin/sh", args: []string{"-c", tc.script}, env: os.Environ()}
+			cl := process.Program{Path: "/bin/sh", Args: []string{"-c", tc.script}, Env: os.Environ()}
 			err := o.dumpToClient(t.Context(), &mysql, repo, cl, tc.snapshot, "no-such-host")
 			if tc.wantErr == "" {
 				if err != nil {

@@ -13,15 +13,16 @@ import (
 // with the mariadb (mysql) client, which stops at the first failed
 // statement and exits non-zero.
 var mysql = engine{
-	name:           "MySQL",
-	argsFlag:       "mysql-args",
-	defaultPort:    3306,
-	defaultUser:    "root",
-	passwordEnv:    "MYSQL_PWD",
-	userKeys:       []string{"MYSQL_ROOT_USERNAME", "username"},
-	passwordKeys:   []string{"MYSQL_ROOT_PASSWORD", "password"},
-	dumpPrograms:   []string{"mariadb-dump", "mysqldump"},
-	clientPrograms: []string{"mariadb", "mysql"},
+	name:            "MySQL",
+	argsFlag:        "mysql-args",
+	defaultPort:     3306,
+	defaultUser:     "root",
+	passwordEnv:     "MYSQL_PWD",
+	clientEnvPrefix: "MYSQL_",
+	userKeys:        []string{"MYSQL_ROOT_USERNAME", "username"},
+	passwordKeys:    []string{"MYSQL_ROOT_PASSWORD", "password"},
+	dumpPrograms:    []string{"mariadb-dump", "mysqldump"},
+	clientPrograms:  []string{"mariadb", "mysql"},
 	connArgs: func(c connection) []string {
 		// --protocol=TCP: with host "localhost" the client would otherwise
 		// look for a Unix socket, which a database in another pod has not.

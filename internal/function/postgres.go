@@ -13,15 +13,16 @@ import (
 // postgres is PostgreSQL as Stash's postgres addon backed it up: the whole
 // server (every database and the roles) with pg_dumpall, restored with psql.
 var postgres = engine{
-	name:           "PostgreSQL",
-	argsFlag:       "pg-args",
-	defaultPort:    5432,
-	defaultUser:    "postgres",
-	passwordEnv:    "PGPASSWORD",
-	userKeys:       []string{"POSTGRES_USER", "username"},
-	passwordKeys:   []string{"POSTGRES_PASSWORD", "password"},
-	dumpPrograms:   []string{"pg_dumpall"},
-	clientPrograms: []string{"psql"},
+	name:            "PostgreSQL",
+	argsFlag:        "pg-args",
+	defaultPort:     5432,
+	defaultUser:     "postgres",
+	passwordEnv:     "PGPASSWORD",
+	clientEnvPrefix: "PG",
+	userKeys:        []string{"POSTGRES_USER", "username"},
+	passwordKeys:    []string{"POSTGRES_PASSWORD", "password"},
+	dumpPrograms:    []string{"pg_dumpall"},
+	clientPrograms:  []string{"psql"},
 	connArgs: func(c connection) []string {
 		// --no-password: there is no terminal to prompt on; a missing
 		// password must fail, not hang.

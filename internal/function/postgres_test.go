@@ -455,7 +455,9 @@ func TestPGAppBinding(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			if tc.kubeconfig == "" {
-				t.Setenv("KUBERNETES_SERVICE_HOST", "") // as outside a pod, wherever the test runs
+				// As outside a pod, wherever the test runs.
+				t.Setenv("KUBECONFIG", "")
+				t.Setenv("KUBERNETES_SERVICE_HOST", "")
 			}
 			o := o
 			o.Namespace, o.AppBinding, o.Kubeconfig = tc.namespace, tc.appBinding, tc.kubeconfig

@@ -60,7 +60,7 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 	if err != nil {
 		return fail(err)
 	}
-	created, err := repo.OpenOrInit(ctx)
+	created, err := o.openRepo(ctx, repo, true)
 	if err != nil {
 		return fail(err)
 	}
@@ -80,15 +80,7 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 	if err != nil {
 		return fail(err)
 	}
-	return BackupOutput{
-		HostBackupStats: []v1beta1.HostBackupStats{{
-			Hostname:  host,
-			Phase:     v1beta1.HostBackupSucceeded,
-			Snapshots: snaps,
-			Duration:  since(start),
-		}},
-		Repository: repoStats,
-	}
+	return SucceededBackup(host, start, snaps, repoStats)
 }
 
 // RunBackupPVC is the backup-pvc command: back up, write output.json, print
@@ -152,7 +144,7 @@ func RestorePVC(ctx context.Context, o RestorePVCOptions) RestoreOutput {
 	}
 	// Open, never init: a restore from a location with no repository is a
 	// mistake to report, not a repository to create.
-	if err := repo.Open(ctx); err != nil {
+	if _, err := o.openRepo(ctx, repo, false); err != nil {
 		return fail(err)
 	}
 	if len(snapshots) > 0 {
@@ -168,11 +160,7 @@ func RestorePVC(ctx context.Context, o RestorePVCOptions) RestoreOutput {
 			}
 		}
 	}
-	return RestoreOutput{HostRestoreStats: []v1beta1.HostRestoreStats{{
-		Hostname: host,
-		Phase:    v1beta1.HostRestoreSucceeded,
-		Duration: since(start),
-	}}}
+	return SucceededRestore(host, start)
 }
 
 // RunRestorePVC is the restore-pvc command: restore, write output.json,

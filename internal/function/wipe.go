@@ -19,7 +19,7 @@ func WipeRepository(ctx context.Context, s Setup, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := repo.Open(ctx); err != nil {
+	if _, err := s.openRepo(ctx, repo, false); err != nil {
 		if errors.Is(err, restic.ErrRepositoryNotFound) {
 			fmt.Fprintf(stdout, "%s holds no repository: nothing to wipe\n", repo)
 			return nil

@@ -3,8 +3,10 @@
 package kube
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -24,6 +26,11 @@ var Scheme = func() *runtime.Scheme {
 	return s
 }()
 
+// ErrNoInClusterConfig is why Config fails when no kubeconfig is given and
+// the pod's in-cluster credentials are not there (not in a pod, or no
+// ServiceAccount token mounted), so that a command can say what to set.
+var ErrNoInClusterConfig = errors.New("no --kubeconfig and not in a cluster")
+
 // Config is the rest config from kubeconfig (a path), else $KUBECONFIG, else
 // the pod's in-cluster credentials.
 func Config(kubeconfig string) (*rest.Config, error) {
@@ -39,7 +46,7 @@ func Config(kubeconfig string) (*rest.Config, error) {
 	}
 	cfg, err := rest.InClusterConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrNoInClusterConfig, err)
 	}
 	return cfg, nil
 }
@@ -55,6 +62,12 @@ const (
 	OperatorConcurrency = 8
 )
 
+// ConflictRetry is how soon a reconcile whose status write conflicted runs
+// again: the conflict came from a cache a moment behind, or a concurrent
+// writer (update-status), and the newer object's watch event requeues it
+// anyway; this is the fallback.
+const ConflictRetry = 250 * time.Millisecond
+
 // ForOperator returns a copy of cfg with the operator's client limits.
 func ForOperator(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
@@ -62,11 +75,21 @@ func ForOperator(cfg *rest.Config) *rest.Config {
 	return cfg
 }
 
-// NewClient is a client with Scheme for the given kubeconfig (see Config).
+// dataPlaneTimeout bounds each request of a data-plane command: a Job must
+// not hang on an unreachable API server.
+const dataPlaneTimeout = 30 * time.Second
+
+// NewClient is the data plane's client (update-status, the database
+// Functions), with Scheme, for the given kubeconfig (see Config).
 func NewClient(kubeconfig string) (client.Client, error) {
 	cfg, err := Config(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	return client.New(cfg, client.Options{Scheme: Scheme})
+	cfg.Timeout = dataPlaneTimeout
+	c, err := client.New(cfg, client.Options{Scheme: Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("create Kubernetes client for %s: %w", cfg.Host, err)
+	}
+	return c, nil
 }

@@ -5,9 +5,13 @@ package metrics
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 )
 
 var (
@@ -56,4 +60,21 @@ func ParseSize(s string) (float64, bool) {
 	units := map[string]float64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
 	m, ok := units[unit]
 	return v * m, ok
+}
+
+// SessionFinished counts session s, a BackupSession or a RestoreSession,
+// which reached its final phase at now: its phase and, for a backup, its
+// duration and, on success, its time.
+func SessionFinished(s metav1.Object, phase stashv1beta1.SessionPhase, now time.Time) {
+	switch s := s.(type) {
+	case *stashv1beta1.BackupSession:
+		ns, invoker := s.Namespace, s.Spec.Invoker.Name
+		BackupSessions.WithLabelValues(ns, invoker, string(phase)).Inc()
+		BackupDuration.WithLabelValues(ns, invoker).Observe(max(now.Sub(s.CreationTimestamp.Time), 0).Seconds())
+		if phase == stashv1beta1.SessionSucceeded {
+			LastBackupSuccess.WithLabelValues(ns, invoker).Set(float64(now.Unix()))
+		}
+	case *stashv1beta1.RestoreSession:
+		RestoreSessions.WithLabelValues(s.Namespace, string(phase)).Inc()
+	}
 }

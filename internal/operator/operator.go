@@ -13,10 +13,10 @@ import (
 
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
 	"github.com/stash-operator/stash/internal/controller/backupsession"
-	"github.com/stash-operator/stash/internal/controller/catalog"
+	"github.com/stash-operator/stash/internal/controller/catalogsetup"
+	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/controller/restoresession"
-	"github.com/stash-operator/stash/internal/controller/sessionjob"
 	"github.com/stash-operator/stash/internal/resolve"
 )
 
@@ -29,7 +29,7 @@ type Options struct {
 	// ImagePullGracePeriod: a step whose image cannot be pulled for longer fails its session.
 	ImagePullGracePeriod time.Duration
 	// PodStartTimeout: a session whose Job has not started its first step
-	// within it fails (sessionjob.DefaultPodStartTimeout when zero).
+	// within it fails (lifecycle.DefaultPodStartTimeout when zero).
 	PodStartTimeout time.Duration
 	// Clock; nil means the real clock (tests inject a fake one).
 	Clock clock.Clock
@@ -46,7 +46,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		o.Clock = clock.RealClock{}
 	}
 	resolveOpts := resolve.Options{Image: o.Image, ImagePullPolicy: o.JobImagePullPolicy}
-	if err := mgr.Add(&catalog.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
+	if err := mgr.Add(&catalogsetup.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
 		return fmt.Errorf("add the catalog installer: %w", err)
 	}
 	if err := (&repository.Reconciler{Client: mgr.GetClient(), Clock: o.Clock, Recorder: mgr.GetEventRecorder("stash-repository"),
@@ -57,7 +57,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Recorder: mgr.GetEventRecorder("stash-backupconfiguration"), ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)
 	}
-	runner := sessionjob.Runner{Clock: o.Clock, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod,
+	runner := lifecycle.Runner{Clock: o.Clock, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod,
 		PodStartTimeout: o.PodStartTimeout}
 	if err := (&backupsession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupSession controller: %w", err)

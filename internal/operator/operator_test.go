@@ -4,26 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/yaml"
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/naming"
-	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/status"
 	"github.com/stash-operator/stash/internal/testenv"
 )
@@ -56,34 +53,10 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	// The operator's identity: a user bound to config/rbac/role.yaml.
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(data, &role); err != nil {
-		t.Fatal(err)
-	}
-	const user = "stash-operator-under-test"
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
-	}
-	for _, o := range []client.Object{&role, binding} {
-		if err := admin.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	operatorUser, err := cp.Env.AddUser(envtest.User{Name: user}, cp.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	start := time.Now()
 	clk := clocktesting.NewFakeClock(start)
-	testenv.StartManagerAs(t, operatorUser.Config(), func(mgr manager.Manager) error {
+	// The operator's identity: a user bound to config/rbac/role.yaml only.
+	testenv.StartManager(t, testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager) error {
 		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
 			ImagePullGracePeriod: time.Minute, Clock: clk})
 	})
@@ -109,7 +82,12 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 			Repository:      corev1.LocalObjectReference{Name: "repo"},
 			RetentionPolicy: stashv1alpha1.RetentionPolicy{Name: "keep", KeepLast: 2, Prune: true},
 		}}
-	for _, o := range []client.Object{repo, bc} {
+	// What the Jobs need from the namespace, or the configuration is not Ready.
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "repo-secret", Namespace: ns.Name}, StringData: map[string]string{"RESTIC_PASSWORD": "p"}}
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: ns.Name}, Spec: corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	for _, o := range []client.Object{secret, pvc, repo, bc} {
 		if err := admin.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
@@ -137,15 +115,15 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 		if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: sessionName}, bs); err != nil {
 			return err
 		}
-		if bs.Status.Phase != stashv1beta1.BackupSessionRunning {
+		if bs.Status.Phase != stashv1beta1.SessionRunning {
 			return fmt.Errorf("phase %q", bs.Status.Phase)
 		}
 		return nil
 	})
-	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: resolve.JobName(false, sessionName)}, &batchv1.Job{}); err != nil {
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: naming.Backup.JobName(sessionName)}, &batchv1.Job{}); err != nil {
 		t.Fatalf("the session's Job: %v", err)
 	}
-	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: resolve.ServiceAccountName(false, bc.Name)}, &rbacv1.Role{}); err != nil {
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: naming.Backup.ServiceAccountName(bc.Name)}, &rbacv1.Role{}); err != nil {
 		t.Fatalf("the Job's Role (the operator must be allowed to grant it): %v", err)
 	}
 
@@ -158,7 +136,7 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 		if err := admin.Get(ctx, client.ObjectKeyFromObject(bs), bs); err != nil {
 			return err
 		}
-		if bs.Status.Phase != stashv1beta1.BackupSessionSucceeded || bs.Status.SessionDuration == "" {
+		if bs.Status.Phase != stashv1beta1.SessionSucceeded || bs.Status.SessionDuration == "" {
 			return fmt.Errorf("phase %q duration %q", bs.Status.Phase, bs.Status.SessionDuration)
 		}
 		return nil

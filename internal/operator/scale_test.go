@@ -43,7 +43,7 @@ func TestSchedulerLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	testenv.StartManager(t, func(mgr manager.Manager) error {
+	testenv.StartManager(t, testenv.ManagerOptions{}, func(mgr manager.Manager) error {
 		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
 			ImagePullGracePeriod: time.Minute, Clock: clock.RealClock{}})
 	})

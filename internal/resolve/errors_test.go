@@ -44,6 +44,21 @@ func TestResolveErrors(t *testing.T) {
 		"required-variable": {wantErrors: []string{
 			`task "needs-region" step 0 (function "needs-region"): spec.args[0]: variable ${pgVersion}: set the param pgVersion in spec.task.params of the BackupConfiguration`,
 		}},
+		"volume-snapshotter": {wantErrors: []string{
+			`BackupConfiguration "demo/app": spec.driver: driver VolumeSnapshotter (CSI VolumeSnapshots) is not supported yet: use driver Restic (the default) with a Task`,
+			`BackupConfiguration "demo/app": spec.target.snapshotClassName: volume snapshots are not supported yet, so a snapshot class has no effect: remove it`,
+			`BackupConfiguration "demo/app": spec.target.ref: StatefulSet "db" (apiVersion "apps/v1") is not a kind this version backs up or restores: use one of AppBinding (appcatalog.appscode.com), PersistentVolumeClaim (v1)`,
+		}},
+		"unsupported-kind": {wantErrors: []string{
+			`BackupConfiguration "demo/app": spec.target.ref: Widget "w" (apiVersion "example.com/v1") is not a kind this version backs up or restores: use one of AppBinding (appcatalog.appscode.com), PersistentVolumeClaim (v1)`,
+		}},
+		"probe-on-init-container": {wantErrors: []string{
+			`task "probed-first" step 0 (function "probed"): spec.runtimeSettings.livenessProbe: Kubernetes allows probes and lifecycle hooks only on a Job's main container, and every step but the last runs as an init-container: remove it from the Function, or make it the Task's last step`,
+			`task "probed-first" step 0 (function "probed"): spec.runtimeSettings.lifecycle: Kubernetes allows probes`,
+		}},
+		"invoker-probe": {wantErrors: []string{
+			`BackupConfiguration "demo/app": spec.runtimeSettings.container.readinessProbe: Kubernetes allows probes and lifecycle hooks only on a Job's main container, and every step but the last runs as an init-container, and runtimeSettings.container applies to every step: remove it`,
+		}},
 		"bad-timeout": {wantErrors: []string{
 			`BackupConfiguration "demo/app": spec.timeOut: "forever" is not a positive duration such as 30m or 1h30m`,
 		}},

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
-	"github.com/stash-operator/stash/internal/catalog"
+	"github.com/stash-operator/stash/internal/defaultcatalog"
 	"github.com/stash-operator/stash/internal/manifest"
 	"github.com/stash-operator/stash/internal/resolve"
 )
@@ -29,7 +29,7 @@ var goldenOptions = resolve.Options{Image: "stash:v0.1.0"}
 func loadObjects(t testing.TB, files ...string) *resolve.Objects {
 	t.Helper()
 	objs := resolve.NewObjects()
-	fns, tasks, err := catalog.Load(goldenOptions.Image)
+	fns, tasks, err := defaultcatalog.Load(goldenOptions.Image)
 	if err != nil {
 		t.Fatalf("load catalog: %v", err)
 	}

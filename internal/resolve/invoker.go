@@ -7,6 +7,7 @@ import (
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/naming"
 )
 
 // invoker is what backups and restores have in common: the object that asks
@@ -15,8 +16,6 @@ import (
 type invoker struct {
 	kind, name, namespace string
 	labels                map[string]string
-	component             string // stash-backup or stash-restore
-	jobPrefix             string // stash-backup or stash-restore
 	taskRef               stashv1beta1.TaskRef
 	repository            string
 	runtimeSettings       stashv1beta1.RuntimeSettings
@@ -26,25 +25,30 @@ type invoker struct {
 	preHookType           string
 	postHookType          string
 	timeOut               string
-	restore               bool
+	// driver, snapshotClass and target are checked for what is not supported.
+	driver        stashv1beta1.Snapshotter
+	snapshotClass string
+	target        stashv1beta1.TargetRef
 
-	session     metav1.Object
-	sessionKind string
-	// jobSuffix distinguishes the Jobs of one session: Stash's target index.
-	jobSuffix string
+	session metav1.Object
+	// sessionKind is the session's kind: how its Job and account are named.
+	sessionKind naming.SessionKind
 }
 
 func backupInvoker(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession) *invoker {
 	inv := &invoker{
 		kind: "BackupConfiguration", name: bc.Name, namespace: bc.Namespace, labels: bc.Labels,
-		component: "stash-backup", jobPrefix: "stash-backup",
 		taskRef: bc.Spec.Task, repository: bc.Spec.Repository.Name,
 		runtimeSettings: bc.Spec.RuntimeSettings, tempDir: bc.Spec.TempDir, interimVolume: bc.Spec.InterimVolumeTemplate,
 		preHookType: "preBackup", postHookType: "postBackup", timeOut: bc.Spec.TimeOut,
-		session: bs, sessionKind: "BackupSession", jobSuffix: "0",
+		session: bs, sessionKind: naming.Backup,
 	}
 	if h := bc.Spec.Hooks; h != nil {
 		inv.preHook, inv.postHook = h.PreBackup, h.PostBackup
+	}
+	inv.driver = bc.Spec.Driver
+	if t := bc.Spec.Target; t != nil {
+		inv.target, inv.snapshotClass = t.Ref, t.VolumeSnapshotClassName
 	}
 	return inv
 }
@@ -52,17 +56,23 @@ func backupInvoker(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.Backup
 func restoreInvoker(rs *stashv1beta1.RestoreSession) *invoker {
 	inv := &invoker{
 		kind: "RestoreSession", name: rs.Name, namespace: rs.Namespace, labels: rs.Labels,
-		component: "stash-restore", jobPrefix: "stash-restore",
 		taskRef: rs.Spec.Task, repository: rs.Spec.Repository.Name,
 		runtimeSettings: rs.Spec.RuntimeSettings, tempDir: rs.Spec.TempDir, interimVolume: rs.Spec.InterimVolumeTemplate,
-		preHookType: "preRestore", postHookType: "postRestore", timeOut: rs.Spec.TimeOut, restore: true,
-		session: rs, sessionKind: "RestoreSession",
+		preHookType: "preRestore", postHookType: "postRestore", timeOut: rs.Spec.TimeOut,
+		session: rs, sessionKind: naming.Restore,
 	}
 	if h := rs.Spec.Hooks; h != nil {
 		inv.preHook, inv.postHook = h.PreRestore, h.PostRestore
 	}
+	inv.driver = rs.Spec.Driver
+	if t := rs.Spec.Target; t != nil {
+		inv.target = t.Ref
+	}
 	return inv
 }
+
+// restores reports whether the invoker's Job is a restore.
+func (inv *invoker) restores() bool { return inv.sessionKind == naming.Restore }
 
 func (inv *invoker) object() string {
 	return fmt.Sprintf("%s %q", inv.kind, inv.namespace+"/"+inv.name)

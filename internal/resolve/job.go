@@ -21,48 +21,8 @@ const (
 	TmpDirVolume       = "tmp-dir"
 	LocalBackendVolume = "stash-local"
 	InterimVolume      = "stash-interim-volume"
-	PreTaskHookName    = "pre-task-hook"
-	PostTaskHookName   = "post-task-hook"
 	tmpDirMountPath    = "/tmp"
-	managedByLabel     = "app.kubernetes.io/managed-by"
-	componentLabel     = "app.kubernetes.io/component"
-	managedByStash     = "stash.appscode.com"
-	InvokerKindLabel   = "stash.appscode.com/invoker-kind"
-	InvokerNameLabel   = "stash.appscode.com/invoker-name"
 )
-
-// JobName is the name of the Job of a backup session or a restore session.
-func JobName(restore bool, session string) string {
-	if restore {
-		return naming.Join("stash-restore", naming.DNSLabel(session))
-	}
-	return naming.Join("stash-backup", naming.DNSLabel(session), "0")
-}
-
-// ServiceAccountName is the account the operator creates for an invoker's Jobs.
-func ServiceAccountName(restore bool, invoker string) string {
-	if restore {
-		return naming.Join("stash-restore", naming.DNSLabel(invoker))
-	}
-	return naming.Join("stash-backup", naming.DNSLabel(invoker))
-}
-
-// Labels are the labels of the Job and its pod.
-func Labels(restore bool, invokerKind, invokerName string, invokerLabels map[string]string) map[string]string {
-	labels := maps.Clone(invokerLabels)
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	component := "stash-backup"
-	if restore {
-		component = "stash-restore"
-	}
-	labels[managedByLabel] = managedByStash
-	labels[componentLabel] = component
-	labels[InvokerKindLabel] = invokerKind
-	labels[InvokerNameLabel] = naming.Join(invokerName) // label values have the same 63 limit
-	return labels
-}
 
 // stepContainer builds the container of step index from a resolved Function.
 func stepContainer(function string, index int, spec *stashv1beta1.FunctionSpec, opts Options) corev1.Container {
@@ -98,7 +58,7 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	}
 	if tmpl := inv.interimVolume; tmpl != nil {
 		volumes = upsertVolume(volumes, corev1.Volume{Name: InterimVolume, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: InterimClaimName(tmpl.Name, inv.name)}}})
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: naming.InterimClaimName(tmpl.Name, inv.name)}}})
 		shared = append(shared, corev1.VolumeMount{Name: InterimVolume, MountPath: interimMountPath})
 	}
 
@@ -118,16 +78,16 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	// Hooks as Stash places them: the pre hook runs first, the post hook
 	// right before the last step (which reports the status).
 	if inv.preHook != nil {
-		containers = append([]corev1.Container{hookContainer(PreTaskHookName, inv.preHookType, inv, containers, builtins, opts)}, containers...)
+		containers = append([]corev1.Container{hookContainer(naming.PreTaskHookContainer, inv.preHookType, inv, containers, builtins, opts)}, containers...)
 	}
 	if inv.postHook != nil {
 		last := len(containers) - 1
-		hook := hookContainer(PostTaskHookName, inv.postHookType, inv, containers, builtins, opts)
+		hook := hookContainer(naming.PostTaskHookContainer, inv.postHookType, inv, containers, builtins, opts)
 		containers = append(containers[:last], hook, containers[last])
 	}
 
 	pod := corev1.PodSpec{
-		ServiceAccountName: ServiceAccountName(inv.restore, inv.name),
+		ServiceAccountName: inv.sessionKind.ServiceAccountName(inv.name),
 		RestartPolicy:      corev1.RestartPolicyNever,
 		Volumes:            volumes,
 		InitContainers:     containers[:len(containers)-1],
@@ -136,21 +96,21 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	if len(pod.InitContainers) == 0 {
 		pod.InitContainers = nil
 	}
-	if inv.restore {
+	if inv.restores() {
 		// Restored files keep their owners only when the restore runs as root.
 		pod.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0), RunAsGroup: ptr.To[int64](0)}
 	}
 	applyPodSettings(&pod, inv.runtimeSettings.Pod)
 
-	labels := Labels(inv.restore, inv.kind, inv.name, inv.labels)
+	labels := inv.sessionKind.Labels(inv.kind, inv.name, inv.labels)
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      JobName(inv.restore, inv.session.GetName()),
+			Name:      inv.sessionKind.JobName(inv.session.GetName()),
 			Namespace: inv.namespace,
 			Labels:    labels,
 			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: stashv1beta1.GroupVersion.String(), Kind: inv.sessionKind,
+				APIVersion: stashv1beta1.GroupVersion.String(), Kind: inv.sessionKind.Kind,
 				Name: inv.session.GetName(), UID: inv.session.GetUID(),
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 			}},
@@ -166,11 +126,6 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 			},
 		},
 	}, nil
-}
-
-// InterimClaimName is the PVC the operator creates from an interimVolumeTemplate.
-func InterimClaimName(template, invoker string) string {
-	return naming.Join(template, invoker)
 }
 
 // checkMounts reports every step mount that names no volume of the Job.
@@ -226,7 +181,7 @@ func hookContainer(name, hookType string, inv *invoker, steps []corev1.Container
 		"--target-kind=" + builtins[VarTargetKind],
 		"--target-name=" + builtins[VarTargetName],
 	}
-	if inv.restore {
+	if inv.restores() {
 		args = append(args, "--restoresession="+inv.session.GetName())
 	} else {
 		args = append(args, "--backupsession="+inv.session.GetName())

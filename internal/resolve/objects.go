@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/naming"
+	"github.com/stash-operator/stash/internal/schedule"
 )
 
 // Objects is a set of API objects read offline, from manifests, indexed for
@@ -94,7 +96,14 @@ func (o *Objects) ResolveBackupConfiguration(namespace, name string, now time.Ti
 		return nil, Errors{&NotFoundError{Kind: "BackupConfiguration", Name: key(namespace, name)}}
 	}
 	bs := NewBackupSession(bc, naming.SessionName(bc.Name, now))
-	return Backup(o.Catalog, bc, bs, o.Repositories[key(namespace, bc.Spec.Repository.Name)], opts)
+	res, err := Backup(o.Catalog, bc, bs, o.Repositories[key(namespace, bc.Spec.Repository.Name)], opts)
+	// The schedule as the operator reads it: one it rejects never fires.
+	if _, scheduleErr := schedule.Parse(bc.Spec.Schedule, bc.Spec.TimeZone); scheduleErr != nil {
+		var errs Errors
+		errors.As(err, &errs)
+		return nil, append(Errors{&FieldError{Object: fmt.Sprintf("BackupConfiguration %q", key(namespace, name)), Step: -1, Err: scheduleErr}}, errs...)
+	}
+	return res, err
 }
 
 // ResolveRestoreSession resolves the Job of a RestoreSession.
@@ -113,7 +122,7 @@ func NewBackupSession(bc *stashv1beta1.BackupConfiguration, name string) *stashv
 		TypeMeta: metav1.TypeMeta{APIVersion: stashv1beta1.GroupVersion.String(), Kind: "BackupSession"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: bc.Namespace,
-			Labels: Labels(false, "BackupConfiguration", bc.Name, bc.Labels),
+			Labels: naming.Backup.Labels("BackupConfiguration", bc.Name, bc.Labels),
 		},
 		Spec: stashv1beta1.BackupSessionSpec{Invoker: stashv1beta1.BackupInvokerRef{
 			APIGroup: stashv1beta1.GroupVersion.Group, Kind: "BackupConfiguration", Name: bc.Name,

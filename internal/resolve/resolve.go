@@ -104,6 +104,9 @@ func (r *resolution) fail(e *FieldError) { r.errs = append(r.errs, e) }
 
 func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repository, opts Options) (*Result, error) {
 	r := &resolution{}
+	if errs := checkUnsupported(inv); len(errs) > 0 {
+		return nil, errs
+	}
 	taskName := inv.taskRef.Name
 	if taskName == "" {
 		return nil, Errors{&FieldError{Object: inv.object(), Step: -1, Field: "spec.task.name",
@@ -151,6 +154,9 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	}
 	if len(r.errs) > 0 {
 		return nil, r.errs
+	}
+	if errs := checkInitContainers(inv, taskName, steps); len(errs) > 0 {
+		return nil, errs
 	}
 
 	job, err := buildJob(inv, task, steps, repo, builtins, opts)

@@ -10,7 +10,7 @@ import (
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
-	"github.com/stash-operator/stash/internal/restic"
+	"github.com/stash-operator/stash/internal/backend"
 )
 
 // The built-in variables, computed from the objects. docs/variables.md lists
@@ -158,7 +158,7 @@ func BackendOf(b stashv1alpha1.Backend) (Backend, error) {
 // data plane computes it from the same fields, so REPOSITORY_URL is what the
 // Functions will open.
 func (b Backend) ResticRepository() (string, error) {
-	return restic.Backend{Provider: b.Provider, Bucket: b.Bucket, Endpoint: b.Endpoint, Region: b.Region, Prefix: b.Prefix}.Repository()
+	return backend.Backend{Provider: b.Provider, Bucket: b.Bucket, Endpoint: b.Endpoint, Region: b.Region, Prefix: b.Prefix}.Repository()
 }
 
 // vars is one scope of variables.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/stash-operator/stash/internal/backend"
 )
 
 // Classified failures. A *CommandError wraps one of them when restic's exit
@@ -41,9 +43,6 @@ const (
 	exitIncomplete = 3
 )
 
-// stderrTailLines is how many of restic's last stderr lines an error keeps.
-const stderrTailLines = 10
-
 // CommandError is a failed restic run.
 type CommandError struct {
 	// Subcommand is restic's subcommand, e.g. "backup".
@@ -75,7 +74,7 @@ func (e *CommandError) Error() string {
 	}
 	switch e.Kind {
 	case ErrWrongPassword:
-		return fmt.Sprintf("repository password is wrong for %s: check %s in the storage Secret", e.Repository, KeyResticPassword)
+		return fmt.Sprintf("repository password is wrong for %s: check %s in the storage Secret", e.Repository, backend.KeyResticPassword)
 	case ErrRepositoryNotFound:
 		return withDetail(fmt.Sprintf("no restic repository at %s: check the provider, bucket and path, or run a backup first to create it", e.Repository))
 	case ErrUnreachable:

@@ -1,7 +1,8 @@
 // Package restic drives the restic CLI (pinned to 0.18.1) for the data-plane
-// Functions: it builds the repository string and environment from the
-// storage Secret, runs restic with --json, parses what it prints and turns
-// failures into errors that say what to do.
+// Functions: it opens the repository string of a backend.Backend, builds
+// restic's environment from the storage Secret, runs restic with --json
+// (through package process), parses what it prints and turns failures into
+// errors that say what to do.
 //
 // Secrets reach restic through its environment only: never its arguments,
 // never a log line, never an error message.
@@ -17,11 +18,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/stash-operator/stash/internal/backend"
+	"github.com/stash-operator/stash/internal/process"
 )
 
 // Options configure a Repo.
@@ -30,7 +34,7 @@ type Options struct {
 	// restic on PATH.
 	Binary string
 	// Backend is the repository location and its Secret.
-	Backend Backend
+	Backend backend.Backend
 	// ScratchDir holds restic's TMPDIR and cache; empty means os.TempDir().
 	ScratchDir string
 	// EnableCache keeps restic's cache in <scratch>/restic-cache; otherwise
@@ -51,7 +55,7 @@ type Options struct {
 	RetryLock time.Duration
 	// WaitDelay bounds how long a cancelled restic may take to exit after
 	// SIGINT (it removes its lock on SIGINT) before it is killed. Zero
-	// means 10s.
+	// means process.DefaultWaitDelay.
 	WaitDelay time.Duration
 }
 
@@ -97,6 +101,7 @@ func New(opts Options) (*Repo, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create restic's temporary directory: %w: check --scratch-dir is writable", err)
 	}
+	se.env["TMPDIR"] = tmp
 	global := []string{"--repo", repoString}
 	if opts.EnableCache {
 		cache := filepath.Join(scratch, "restic-cache")
@@ -108,15 +113,11 @@ func New(opts Options) (*Repo, error) {
 		global = append(global, "--no-cache")
 	}
 	global = append(global, se.args...)
-	if o := opts.Backend.connectionsOption(); o != "" {
+	if o := connectionsOption(opts.Backend); o != "" {
 		global = append(global, "--option", o)
 	}
 	if opts.RetryLock > 0 {
 		global = append(global, "--retry-lock", opts.RetryLock.String())
-	}
-	waitDelay := opts.WaitDelay
-	if waitDelay <= 0 {
-		waitDelay = 10 * time.Second
 	}
 	unreachable := opts.UnreachableTimeout
 	if unreachable <= 0 {
@@ -126,12 +127,12 @@ func New(opts Options) (*Repo, error) {
 		unreachableTimeout: unreachable,
 		binary:             bin,
 		repo:               repoString,
-		env:                childEnv(os.Environ(), se.env, tmp),
+		env:                process.Env(os.Environ(), se.env),
 		global:             global,
 		secrets:            se.secret,
 		wrap:               wrap,
 		trace:              opts.Trace,
-		waitDelay:          waitDelay,
+		waitDelay:          opts.WaitDelay,
 	}, nil
 }
 
@@ -155,35 +156,6 @@ func findBinary(explicit string) (string, error) {
 		return "", fmt.Errorf("restic binary %q not found: set --restic-binary or RESTIC_BINARY, or put restic on PATH", name)
 	}
 	return p, nil
-}
-
-// passEnv are the parent's variables restic may see: what a process needs to
-// run and reach the network. Everything else, including any credential the
-// parent happens to have (AWS_*, RESTIC_*), is left out so that only the
-// storage Secret decides what restic authenticates with.
-var passEnv = []string{
-	"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ",
-	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-	"SSL_CERT_FILE", "SSL_CERT_DIR", "GOMAXPROCS", "GOMEMLIMIT",
-}
-
-func childEnv(parent []string, secret map[string]string, tmp string) []string {
-	keep := map[string]bool{}
-	for _, k := range passEnv {
-		keep[k] = true
-	}
-	var env []string
-	for _, kv := range parent {
-		k, _, _ := strings.Cut(kv, "=")
-		if keep[k] {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "TMPDIR="+tmp)
-	for k, v := range secret {
-		env = append(env, k+"="+v)
-	}
-	return env
 }
 
 // niceWrapper builds `ionice -c C [-n D] nice -n N` from the environment
@@ -261,29 +233,28 @@ func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
 	if r.trace != nil {
 		r.trace(append([]string(nil), argv...))
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = r.env
-	// SIGINT lets restic remove its lock before exiting; WaitDelay kills it
-	// if it does not.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = r.waitDelay
+	cmd := process.Program{Path: argv[0], Args: argv[1:], Env: r.env, WaitDelay: r.waitDelay}.Command(ctx)
 	var out bytes.Buffer
 	if c.stdout != nil {
 		cmd.Stdout = c.stdout
 	} else {
 		cmd.Stdout = &out
 	}
-	tail := newLineTail(64)
-	cmd.Stderr = tail
+	var watcher *retryWatcher
+	var onLine func(string)
 	if c.failFast {
-		w := newRetryWatcher(r.unreachableTimeout, func() { _ = cmd.Process.Signal(os.Interrupt) })
-		defer w.stop()
-		tail.onLine = w.line
-		tail.watcher = w
+		watcher = newRetryWatcher(r.unreachableTimeout, func() { _ = cmd.Process.Signal(os.Interrupt) })
+		defer watcher.stop()
+		onLine = watcher.line
 	}
+	// More lines than an error keeps: restic's own statement of the failure
+	// ("Fatal: ...") may come before the lines it prints while exiting.
+	tail := process.NewTail(64, onLine)
+	cmd.Stderr = tail
 	if c.feed == nil {
 		err := cmd.Run()
-		return out.Bytes(), r.exitError(ctx, c.sub, err, tail)
+		r.unlockAfterKill(ctx, c.sub, err)
+		return out.Bytes(), r.exitError(ctx, c.sub, err, tail, watcher)
 	}
 
 	stdin, err := cmd.StdinPipe()
@@ -308,7 +279,8 @@ func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
 	}
 	_ = stdin.Close()
 	err = cmd.Wait()
-	return out.Bytes(), r.exitError(ctx, c.sub, err, tail)
+	r.unlockAfterKill(ctx, c.sub, err)
+	return out.Bytes(), r.exitError(ctx, c.sub, err, tail, watcher)
 }
 
 // interruptGrace is how long restic gets to handle SIGINT before its stdin
@@ -337,22 +309,33 @@ func feed(ctx context.Context, dst io.Writer, src io.Reader) error {
 	}
 }
 
-func (r *Repo) exitError(ctx context.Context, sub string, err error, tail *lineTail) error {
-	if err == nil {
+// exitError is nil when restic succeeded, else the *CommandError saying
+// why it failed; watcher is the retryWatcher of the run, if it had one.
+// unlockAfterKill removes the lock a restic killed by a signal (SIGKILL, the
+// OOM killer) left behind: it ran on this host with a process that is gone
+// now, which `restic unlock` recognises as stale. Otherwise the lock would
+// hold off the next backup's retention for half an hour.
+func (r *Repo) unlockAfterKill(ctx context.Context, sub string, err error) {
+	var exit *exec.ExitError
+	if sub == "unlock" || !errors.As(err, &exit) {
+		return
+	}
+	if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() == syscall.SIGINT {
+		return // restic removes its own lock when interrupted
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_, _ = r.run(cctx, call{sub: "unlock"})
+}
+
+func (r *Repo) exitError(ctx context.Context, sub string, err error, tail *process.Tail, watcher *retryWatcher) error {
+	var f *process.Failure
+	if !errors.As(process.Outcome(ctx, sub, err, tail), &f) {
 		return nil
 	}
-	code := -1
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	}
-	if ctx.Err() != nil {
-		// Report why the run stopped, not the signal that stopped it.
-		err = ctx.Err()
-	}
-	ce := r.cmdError(ctx, sub, code, tail.String(), err)
-	if w := tail.watcher; w != nil {
-		if line, kind := w.result(); kind != nil {
+	ce := r.cmdError(ctx, sub, f.ExitCode, strings.Join(f.Stderr, "\n"), f.Err)
+	if watcher != nil {
+		if line, kind := watcher.result(); kind != nil {
 			// restic was stopped while retrying: what it was retrying is
 			// the failure, not the interruption.
 			ce.Kind = kind
@@ -385,8 +368,8 @@ func (r *Repo) cmdError(ctx context.Context, sub string, code int, stderr string
 	if detail == "" && len(lines) > 0 {
 		detail = lines[len(lines)-1]
 	}
-	if len(lines) > stderrTailLines {
-		lines = lines[len(lines)-stderrTailLines:]
+	if len(lines) > process.StderrTailLines {
+		lines = lines[len(lines)-process.StderrTailLines:]
 	}
 	return &CommandError{
 		Subcommand: sub,
@@ -493,78 +476,6 @@ func retryMessage(line string) string {
 		}
 	}
 	return line
-}
-
-// lineTail keeps the last n lines written to it, each cut to maxLineLen so a
-// runaway line cannot use unbounded memory.
-type lineTail struct {
-	mu      sync.Mutex
-	n       int
-	lines   []string
-	partial []byte
-	// onLine, when set, sees every complete line as it arrives.
-	onLine  func(string)
-	watcher *retryWatcher
-}
-
-const maxLineLen = 1024
-
-var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
-
-func newLineTail(n int) *lineTail { return &lineTail{n: n} }
-
-func (t *lineTail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	rest := p
-	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			t.partial = appendCapped(t.partial, rest)
-			break
-		}
-		t.partial = appendCapped(t.partial, rest[:i])
-		t.push(string(t.partial))
-		t.partial = t.partial[:0]
-		rest = rest[i+1:]
-	}
-	return len(p), nil
-}
-
-func appendCapped(dst, src []byte) []byte {
-	if room := maxLineLen - len(dst); room < len(src) {
-		if room <= 0 {
-			return dst
-		}
-		src = src[:room]
-	}
-	return append(dst, src...)
-}
-
-func (t *lineTail) push(line string) {
-	// restic clears the terminal line before some messages, even when
-	// stderr is not a terminal.
-	line = ansiEscape.ReplaceAllString(strings.TrimRight(line, "\r"), "")
-	if t.onLine != nil {
-		t.onLine(line)
-	}
-	t.lines = append(t.lines, line)
-	if len(t.lines) > t.n {
-		t.lines = t.lines[len(t.lines)-t.n:]
-	}
-}
-
-func (t *lineTail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lines := t.lines
-	if len(t.partial) > 0 {
-		lines = append(append([]string(nil), lines...), string(t.partial))
-		if len(lines) > t.n {
-			lines = lines[len(lines)-t.n:]
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // jsonLines calls fn for every line of restic's stdout that looks like a

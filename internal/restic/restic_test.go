@@ -12,10 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stash-operator/stash/api/stash/v1alpha1"
+	"github.com/stash-operator/stash/internal/backend"
 	"github.com/stash-operator/stash/internal/testenv"
 )
 
@@ -51,24 +53,24 @@ func (l *argLog) assertNone(t *testing.T, secrets ...string) {
 }
 
 // backendKind makes a fresh, empty repository location for a test.
-type backendKind func(t *testing.T) (Backend, map[string]string)
+type backendKind func(t *testing.T) (backend.Backend, map[string]string)
 
-func localBackend(t *testing.T) (Backend, map[string]string) {
-	return Backend{Provider: ProviderLocal, Bucket: filepath.Join(t.TempDir(), "repo")}, nil
+func localBackend(t *testing.T) (backend.Backend, map[string]string) {
+	return backend.Backend{Provider: backend.ProviderLocal, Bucket: filepath.Join(t.TempDir(), "repo")}, nil
 }
 
-func s3Backend(t *testing.T) (Backend, map[string]string) {
+func s3Backend(t *testing.T) (backend.Backend, map[string]string) {
 	s3 := testenv.StartS3(t, "stash")
-	return Backend{Provider: ProviderS3, Endpoint: s3.URL(), Bucket: "stash", Prefix: "team/app"},
+	return backend.Backend{Provider: backend.ProviderS3, Endpoint: s3.URL(), Bucket: "stash", Prefix: "team/app"},
 		map[string]string{"AWS_ACCESS_KEY_ID": s3.AccessKey, "AWS_SECRET_ACCESS_KEY": s3.SecretKey}
 }
 
 var backends = map[string]backendKind{"local": localBackend, "s3": s3Backend}
 
 // newTestRepo builds a Repo on b whose Secret holds password and creds.
-func newTestRepo(t *testing.T, b Backend, password string, creds map[string]string, log *argLog) *Repo {
+func newTestRepo(t *testing.T, b backend.Backend, password string, creds map[string]string, log *argLog) *Repo {
 	t.Helper()
-	kv := map[string]string{KeyResticPassword: password}
+	kv := map[string]string{backend.KeyResticPassword: password}
 	for k, v := range creds {
 		kv[k] = v
 	}
@@ -266,10 +268,10 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	localRepo := filepath.Join(t.TempDir(), "repo")
-	s3Repo := Backend{Provider: ProviderS3, Endpoint: s3.URL(), Bucket: "stash", Prefix: "p"}
-	for _, b := range []Backend{{Provider: ProviderLocal, Bucket: localRepo}, s3Repo} {
+	s3Repo := backend.Backend{Provider: backend.ProviderS3, Endpoint: s3.URL(), Bucket: "stash", Prefix: "p"}
+	for _, b := range []backend.Backend{{Provider: backend.ProviderLocal, Bucket: localRepo}, s3Repo} {
 		creds := map[string]string(nil)
-		if b.Provider == ProviderS3 {
+		if b.Provider == backend.ProviderS3 {
 			creds = s3Creds
 		}
 		if _, err := newTestRepo(t, b, testPassword, creds, nil).OpenOrInit(ctxFor(t, time.Minute)); err != nil {
@@ -279,26 +281,26 @@ func TestOpenErrors(t *testing.T) {
 
 	const wrong = "wrong-Password-55521"
 	tests := map[string]struct {
-		b        Backend
+		b        backend.Backend
 		password string
 		creds    map[string]string
 		timeout  time.Duration
 		want     error
 		wantMsg  string
 	}{
-		"local wrong password": {b: Backend{Provider: ProviderLocal, Bucket: localRepo}, password: wrong, want: ErrWrongPassword,
+		"local wrong password": {b: backend.Backend{Provider: backend.ProviderLocal, Bucket: localRepo}, password: wrong, want: ErrWrongPassword,
 			wantMsg: "repository password is wrong for " + localRepo + ": check RESTIC_PASSWORD in the storage Secret"},
 		"s3 wrong password": {b: s3Repo, password: wrong, creds: s3Creds, want: ErrWrongPassword,
 			wantMsg: "repository password is wrong for s3:" + s3.URL() + "/stash/p: check RESTIC_PASSWORD in the storage Secret"},
-		"local no repository": {b: Backend{Provider: ProviderLocal, Bucket: filepath.Join(t.TempDir(), "none")}, want: ErrRepositoryNotFound,
+		"local no repository": {b: backend.Backend{Provider: backend.ProviderLocal, Bucket: filepath.Join(t.TempDir(), "none")}, want: ErrRepositoryNotFound,
 			wantMsg: "no restic repository at"},
-		"s3 empty bucket": {b: Backend{Provider: ProviderS3, Endpoint: s3.URL(), Bucket: "empty"}, creds: s3Creds, want: ErrRepositoryNotFound,
+		"s3 empty bucket": {b: backend.Backend{Provider: backend.ProviderS3, Endpoint: s3.URL(), Bucket: "empty"}, creds: s3Creds, want: ErrRepositoryNotFound,
 			wantMsg: "no restic repository at s3:" + s3.URL() + "/empty"},
-		"s3 missing bucket": {b: Backend{Provider: ProviderS3, Endpoint: s3.URL(), Bucket: "no-such-bucket"}, creds: s3Creds, want: ErrRepositoryNotFound,
+		"s3 missing bucket": {b: backend.Backend{Provider: backend.ProviderS3, Endpoint: s3.URL(), Bucket: "no-such-bucket"}, creds: s3Creds, want: ErrRepositoryNotFound,
 			wantMsg: "no restic repository at"},
 		"s3 wrong access key": {b: s3Repo, creds: map[string]string{"AWS_ACCESS_KEY_ID": "nobody", "AWS_SECRET_ACCESS_KEY": "bad-Secret-Key-31337"}, want: ErrAccessDenied,
 			wantMsg: "refused the credentials"},
-		"s3 unreachable": {b: Backend{Provider: ProviderS3, Endpoint: "http://127.0.0.1:" + strconv.Itoa(closed), Bucket: "stash"}, creds: s3Creds,
+		"s3 unreachable": {b: backend.Backend{Provider: backend.ProviderS3, Endpoint: "http://127.0.0.1:" + strconv.Itoa(closed), Bucket: "stash"}, creds: s3Creds,
 			want: ErrUnreachable, wantMsg: "cannot reach the backend of s3:http://127.0.0.1:" + strconv.Itoa(closed) + "/stash"},
 	}
 	for name, tc := range tests {
@@ -353,7 +355,7 @@ func TestOpenErrors(t *testing.T) {
 // bucket along with the repository.
 func TestOpenOrInitMissingBucket(t *testing.T) {
 	s3 := testenv.StartS3(t, "stash")
-	b := Backend{Provider: ProviderS3, Endpoint: s3.URL(), Bucket: "created-by-init", Prefix: "p"}
+	b := backend.Backend{Provider: backend.ProviderS3, Endpoint: s3.URL(), Bucket: "created-by-init", Prefix: "p"}
 	r := newTestRepo(t, b, testPassword, map[string]string{"AWS_ACCESS_KEY_ID": s3.AccessKey, "AWS_SECRET_ACCESS_KEY": s3.SecretKey}, nil)
 	ctx := ctxFor(t, time.Minute)
 	if err := r.Open(ctx); !errors.Is(err, ErrRepositoryNotFound) {
@@ -559,4 +561,77 @@ func TestRetryWatcher(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowReader gives a little data every few milliseconds until its context
+// ends, like the dump of a large database.
+type slowReader struct{ ctx context.Context }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	select {
+	case <-s.ctx.Done():
+		return 0, s.ctx.Err()
+	case <-time.After(10 * time.Millisecond):
+		return copy(p, strings.Repeat("x", 1024)), nil
+	}
+}
+
+// A restic killed by SIGKILL (the OOM killer, a kill -9) cannot remove its
+// lock; the driver removes it at once, so that the next backup's retention
+// is not held off for half an hour.
+func TestKilledResticLeavesNoLock(t *testing.T) {
+	b, creds := localBackend(t)
+	r := newTestRepo(t, b, testPassword, creds, nil)
+	ctx := ctxFor(t, 2*time.Minute)
+	if _, err := r.OpenOrInit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.BackupStdin(ctx, slowReader{feedCtx}, "dumpfile.sql", "db-0")
+		done <- err
+	}()
+	pid := waitForProcess(t, "backup", b.Bucket)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		locks, err := r.Locks(ctx)
+		if err == nil && len(locks) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the running backup holds %d locks (%v), want 1", len(locks), err)
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("a killed backup returned no error")
+	}
+	if locks, err := r.Locks(ctx); err != nil || len(locks) != 0 {
+		t.Fatalf("locks after the kill: %+v (%v), want none", locks, err)
+	}
+}
+
+// waitForProcess finds the restic process running sub on the repository
+// at repo.
+func waitForProcess(t *testing.T, sub, repo string) int {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, f := range dirs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			args := strings.Split(string(b), "\x00")
+			if len(args) > 1 && filepath.Base(args[0]) == "restic" && slices.Contains(args, sub) && slices.Contains(args, repo) {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no restic %s on %s runs", sub, repo)
+	return 0
 }

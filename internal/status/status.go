@@ -65,29 +65,6 @@ func TargetPhase(t stashv1beta1.BackupTargetStatus) stashv1beta1.TargetPhase {
 	return stashv1beta1.TargetBackupSucceeded
 }
 
-// BackupPhaseFromTargets is the session phase the targets imply: Running
-// while any target runs, Failed if any failed, else Succeeded. Without
-// targets the session has not started: Pending.
-func BackupPhaseFromTargets(targets []stashv1beta1.BackupTargetStatus) stashv1beta1.BackupSessionPhase {
-	if len(targets) == 0 {
-		return stashv1beta1.BackupSessionPending
-	}
-	failed := false
-	for _, t := range targets {
-		switch t.Phase {
-		case stashv1beta1.TargetBackupSucceeded:
-		case stashv1beta1.TargetBackupFailed:
-			failed = true
-		default:
-			return stashv1beta1.BackupSessionRunning
-		}
-	}
-	if failed {
-		return stashv1beta1.BackupSessionFailed
-	}
-	return stashv1beta1.BackupSessionSucceeded
-}
-
 // UpsertRestoreHosts records hosts' results in a RestoreSession, by hostname.
 func UpsertRestoreHosts(st *stashv1beta1.RestoreSessionStatus, hosts []stashv1beta1.HostRestoreStats) {
 	for _, h := range hosts {
@@ -102,31 +79,6 @@ func UpsertRestoreHosts(st *stashv1beta1.RestoreSessionStatus, hosts []stashv1be
 			st.Stats = append(st.Stats, h)
 		}
 	}
-}
-
-// RestorePhaseFromHosts: Running until every host reported; Failed if any
-// host failed; Unknown if any is unknown; else Succeeded.
-func RestorePhaseFromHosts(st stashv1beta1.RestoreSessionStatus) stashv1beta1.RestoreSessionPhase {
-	total := 1
-	if st.TotalHosts != nil {
-		total = int(*st.TotalHosts)
-	}
-	if len(st.Stats) < total {
-		return stashv1beta1.RestoreSessionRunning
-	}
-	unknown := false
-	for _, h := range st.Stats {
-		switch h.Phase {
-		case stashv1beta1.HostRestoreFailed:
-			return stashv1beta1.RestoreSessionFailed
-		case stashv1beta1.HostRestoreUnknown:
-			unknown = true
-		}
-	}
-	if unknown {
-		return stashv1beta1.RestoreSessionUnknown
-	}
-	return stashv1beta1.RestoreSessionSucceeded
 }
 
 // RepositoryReport is what a backup learned about the repository.

@@ -1,13 +1,17 @@
 package status
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/google/go-cmp/cmp"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/session"
 )
 
 var pvc = stashv1beta1.TargetRef{Kind: "PersistentVolumeClaim", Name: "data"}
@@ -22,7 +26,7 @@ func TestUpsertBackupHostsPhases(t *testing.T) {
 		totalHosts  int32
 		reports     [][]stashv1beta1.HostBackupStats // one call per element
 		wantPhase   stashv1beta1.TargetPhase
-		wantSession stashv1beta1.BackupSessionPhase
+		wantSession stashv1beta1.SessionPhase
 		wantHosts   int
 	}{
 		"one host succeeded": {1, [][]stashv1beta1.HostBackupStats{{host("host-0", ok)}}, "Succeeded", "Succeeded", 1},
@@ -45,7 +49,7 @@ func TestUpsertBackupHostsPhases(t *testing.T) {
 			if got := st.Targets[0].Phase; got != tc.wantPhase {
 				t.Errorf("target phase = %s, want %s", got, tc.wantPhase)
 			}
-			if got := BackupPhaseFromTargets(st.Targets); got != tc.wantSession {
+			if got := sessionPhase(&stashv1beta1.BackupSession{Status: st}, int(tc.totalHosts)); got != tc.wantSession {
 				t.Errorf("session phase = %s, want %s", got, tc.wantSession)
 			}
 		})
@@ -58,19 +62,31 @@ func TestUpsertBackupHostsCreatesMissingTarget(t *testing.T) {
 	if len(st.Targets) != 1 || st.Targets[0].Ref != pvc || *st.Targets[0].TotalHosts != 1 || st.Targets[0].Phase != "Succeeded" {
 		t.Fatalf("targets = %+v", st.Targets)
 	}
-	if BackupPhaseFromTargets(nil) != stashv1beta1.BackupSessionPending {
-		t.Fatal("no targets must be Pending")
-	}
 }
 
-func TestRestorePhaseFromHosts(t *testing.T) {
+// sessionPhase is the phase the session's rules give s, whose hosts
+// host-0..host-<hosts-1> each have a Job that runs, from their reports.
+func sessionPhase(s session.Object, hosts int) stashv1beta1.SessionPhase {
+	names := make([]string, hosts)
+	for i := range names {
+		names[i] = fmt.Sprintf("host-%d", i)
+	}
+	reports := ReportOf(names, Reports(s))
+	o := session.Observation{}
+	for _, n := range names {
+		o.Hosts = append(o.Hosts, session.Host{Name: n, Report: reports[n], Job: &batchv1.Job{}})
+	}
+	return session.Decide(o).Phase
+}
+
+func TestRestoreSessionPhaseFromHosts(t *testing.T) {
 	r := func(name string, p stashv1beta1.HostRestorePhase) stashv1beta1.HostRestoreStats {
 		return stashv1beta1.HostRestoreStats{Hostname: name, Phase: p}
 	}
 	tests := map[string]struct {
 		total int32
 		hosts []stashv1beta1.HostRestoreStats
-		want  stashv1beta1.RestoreSessionPhase
+		want  stashv1beta1.SessionPhase
 	}{
 		"running":   {2, []stashv1beta1.HostRestoreStats{r("host-0", "Succeeded")}, "Running"},
 		"succeeded": {1, []stashv1beta1.HostRestoreStats{r("host-0", "Succeeded")}, "Succeeded"},
@@ -81,7 +97,7 @@ func TestRestorePhaseFromHosts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := stashv1beta1.RestoreSessionStatus{TotalHosts: ptr.To(tc.total)}
 			UpsertRestoreHosts(&st, tc.hosts)
-			if got := RestorePhaseFromHosts(st); got != tc.want {
+			if got := sessionPhase(&stashv1beta1.RestoreSession{Status: st}, int(tc.total)); got != tc.want {
 				t.Fatalf("phase = %s, want %s", got, tc.want)
 			}
 		})
@@ -99,5 +115,82 @@ func TestApplyRepositoryReport(t *testing.T) {
 	}
 	if *st.Integrity || st.TotalSize != "2 MiB" || st.SnapshotCount != 2 || st.SnapshotsRemovedOnLastCleanup != 1 {
 		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestReports(t *testing.T) {
+	backup := &stashv1beta1.BackupSession{Status: stashv1beta1.BackupSessionStatus{Targets: []stashv1beta1.BackupTargetStatus{{
+		Ref: pvc, Stats: []stashv1beta1.HostBackupStats{
+			{Hostname: "host-0", Phase: stashv1beta1.HostBackupSucceeded},
+			{Hostname: "host-1", Phase: stashv1beta1.HostBackupFailed, Error: "restic: no space left"},
+		}}}}}
+	restore := &stashv1beta1.RestoreSession{Status: stashv1beta1.RestoreSessionStatus{Stats: []stashv1beta1.HostRestoreStats{
+		{Hostname: "host-0", Phase: stashv1beta1.HostRestoreUnknown, Error: "cannot tell"},
+		{Hostname: "host-1", Phase: stashv1beta1.HostRestoreFailed, Error: "wrong password"},
+	}}}
+	tests := map[string]struct {
+		s    session.Object
+		want map[string]session.Report
+	}{
+		"backup hosts, with the message a failed one gives": {backup, map[string]session.Report{
+			"host-0": {Phase: stashv1beta1.SessionSucceeded},
+			"host-1": {Phase: stashv1beta1.SessionFailed, Message: "backup failed: PersistentVolumeClaim data host host-1: restic: no space left"},
+		}},
+		"restore hosts, unknown and failed": {restore, map[string]session.Report{
+			"host-0": {Phase: stashv1beta1.SessionUnknown, Message: "restore did not succeed: host host-0: Unknown: cannot tell"},
+			"host-1": {Phase: stashv1beta1.SessionFailed, Message: "restore did not succeed: host host-1: Failed: wrong password"},
+		}},
+		"no report yet": {&stashv1beta1.RestoreSession{}, map[string]session.Report{}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Reports(tc.s)); diff != "" {
+				t.Errorf("Reports (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReportOf(t *testing.T) {
+	ok := session.Report{Phase: stashv1beta1.SessionSucceeded}
+	bad := session.Report{Phase: stashv1beta1.SessionFailed, Message: "x"}
+	tests := map[string]struct {
+		hosts   []string
+		reports map[string]session.Report
+		want    map[string]*session.Report
+	}{
+		"by name": {[]string{"host-0", "host-1"}, map[string]session.Report{"host-1": bad},
+			map[string]*session.Report{"host-1": &bad}},
+		"a Function that names its host itself: its report is the one host's": {[]string{"host-0"},
+			map[string]session.Report{"my-db": ok}, map[string]*session.Report{"host-0": &ok}},
+		"an unplanned report fills a host without one, never one that has its own": {[]string{"host-0", "host-1"},
+			map[string]session.Report{"host-0": bad, "other": ok}, map[string]*session.Report{"host-0": &bad, "host-1": &ok}},
+		"no report": {[]string{"host-0"}, nil, map[string]*session.Report{}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, ReportOf(tc.hosts, tc.reports)); diff != "" {
+				t.Errorf("ReportOf (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStartAndSettle(t *testing.T) {
+	bs := &stashv1beta1.BackupSession{}
+	Start(bs, pvc, 2)
+	Start(bs, pvc, 2) // a start done again changes nothing
+	want := []stashv1beta1.BackupTargetStatus{{Ref: pvc, TotalHosts: ptr.To[int32](2), Phase: stashv1beta1.TargetBackupRunning}}
+	if diff := cmp.Diff(want, bs.Status.Targets); diff != "" {
+		t.Errorf("targets after Start (-want +got):\n%s", diff)
+	}
+	Settle(bs, stashv1beta1.SessionFailed)
+	if bs.Status.Targets[0].Phase != stashv1beta1.TargetBackupFailed {
+		t.Errorf("a failed session's waiting target is %s, want Failed", bs.Status.Targets[0].Phase)
+	}
+	rs := &stashv1beta1.RestoreSession{}
+	Start(rs, stashv1beta1.TargetRef{}, 1)
+	if ptr.Deref(rs.Status.TotalHosts, 0) != 1 {
+		t.Errorf("restore totalHosts %v, want 1", rs.Status.TotalHosts)
 	}
 }

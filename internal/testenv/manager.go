@@ -2,39 +2,71 @@ package testenv
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
 
 	"github.com/stash-operator/stash/internal/kube"
 )
 
-// StartManager runs a controller-runtime manager against the package's
-// control plane, with what setup registers, until t ends. It returns a
-// direct (uncached) client for the test's own reads and writes.
-func StartManager(t testing.TB, setup func(mgr manager.Manager) error) client.Client {
-	t.Helper()
-	return StartManagerAs(t, Shared(t).Config, setup)
+// ManagerOptions shape a manager a test starts.
+type ManagerOptions struct {
+	// Namespace limits the manager's cache to one namespace; empty for all.
+	Namespace string
+	// AsOperator runs the manager as a user bound to the operator's
+	// generated ClusterRole (config/rbac/role.yaml) only, so that a
+	// permission the controllers use but do not declare fails the test.
+	AsOperator bool
+	// Config, when set, is the identity the manager runs as instead.
+	Config *rest.Config
 }
 
-// StartManagerAs is StartManager with the manager authenticated by cfg, e.g.
-// as a user bound to the operator's own ClusterRole.
-func StartManagerAs(t testing.TB, cfg *rest.Config, setup func(mgr manager.Manager) error) client.Client {
+// StartManager runs a controller-runtime manager against the package's
+// control plane, with what setup registers, until t ends or the returned
+// stop is called (a test that restarts the operator calls it). Its log goes
+// to the test's log while the test runs.
+func StartManager(t testing.TB, o ManagerOptions, setup func(mgr manager.Manager) error) (stop func()) {
 	t.Helper()
 	cp := Shared(t)
-	mgr, err := ctrl.NewManager(kube.ForOperator(cfg), ctrl.Options{
+	cfg := o.Config
+	switch {
+	case cfg != nil:
+	case o.AsOperator:
+		cfg = OperatorConfig(t)
+	default:
+		cfg = cp.Config
+	}
+	logs := &testLog{t: t}
+	opts := ctrl.Options{
 		Scheme:                 kube.Scheme,
+		Logger:                 logs.logger(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// Tests start a manager each; controller names repeat across them.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: kube.OperatorConcurrency},
-	})
+	}
+	if o.Namespace != "" {
+		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}}
+	}
+	mgr, err := ctrl.NewManager(kube.ForOperator(cfg), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +76,93 @@ func StartManagerAs(t testing.TB, cfg *rest.Config, setup func(mgr manager.Manag
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	c, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
-	if err != nil {
-		t.Fatal(err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+			logs.close()
+		})
 	}
-	return c
+	t.Cleanup(stop)
+	return stop
+}
+
+// testLog shows the manager's log with the test's output until the test
+// ends; what the manager's goroutines log afterwards is dropped (t.Log
+// would panic).
+type testLog struct {
+	mu     sync.Mutex
+	t      testing.TB
+	closed bool
+}
+
+func (l *testLog) logger() logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !l.closed {
+			l.t.Log(prefix, args)
+		}
+	}, funcr.Options{})
+}
+
+func (l *testLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+}
+
+// operatorUser is the identity of a manager started AsOperator.
+const operatorUser = "stash-operator-under-test"
+
+var (
+	operatorOnce sync.Once
+	operatorCfg  *rest.Config
+	operatorErr  error
+)
+
+// OperatorConfig is a config of the package's control plane authenticated
+// as a user whose only permissions are the operator's generated
+// ClusterRole, config/rbac/role.yaml, as the install manifests bind it.
+func OperatorConfig(t testing.TB) *rest.Config {
+	t.Helper()
+	cp := Shared(t)
+	operatorOnce.Do(func() { operatorCfg, operatorErr = bindOperatorRole(cp) })
+	if operatorErr != nil {
+		t.Fatal(operatorErr)
+	}
+	return rest.CopyConfig(operatorCfg)
+}
+
+func bindOperatorRole(cp *ControlPlane) (*rest.Config, error) {
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(data, &role); err != nil {
+		return nil, fmt.Errorf("config/rbac/role.yaml: %w", err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operatorUser}},
+	}
+	admin, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range []client.Object{&role, binding} {
+		if err := admin.Create(context.Background(), o); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("bind the operator's ClusterRole: %w", err)
+		}
+	}
+	user, err := cp.Env.AddUser(envtest.User{Name: operatorUser}, cp.Config)
+	if err != nil {
+		return nil, fmt.Errorf("add the operator's user: %w", err)
+	}
+	return user.Config(), nil
 }

@@ -216,7 +216,7 @@ func TestBackupSessionSpecImmutableAndStatusSubresource(t *testing.T) {
 	}
 
 	// Status goes through the subresource and only through it.
-	bs.Status.Phase = stashv1beta1.BackupSessionRunning
+	bs.Status.Phase = stashv1beta1.SessionRunning
 	if err := c.Status().Update(ctx, bs); err != nil {
 		t.Fatalf("status update: %v", err)
 	}
@@ -224,10 +224,10 @@ func TestBackupSessionSpecImmutableAndStatusSubresource(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKeyFromObject(bs), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Status.Phase != stashv1beta1.BackupSessionRunning {
+	if got.Status.Phase != stashv1beta1.SessionRunning {
 		t.Fatalf("phase after status update = %q, want Running", got.Status.Phase)
 	}
-	got.Status.Phase = stashv1beta1.BackupSessionSucceeded
+	got.Status.Phase = stashv1beta1.SessionSucceeded
 	got.Labels = map[string]string{"touched": "yes"}
 	if err := c.Update(ctx, &got); err != nil {
 		t.Fatalf("main-resource update: %v", err)
@@ -236,7 +236,7 @@ func TestBackupSessionSpecImmutableAndStatusSubresource(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKeyFromObject(bs), &after); err != nil {
 		t.Fatal(err)
 	}
-	if after.Status.Phase != stashv1beta1.BackupSessionRunning || after.Labels["touched"] != "yes" {
+	if after.Status.Phase != stashv1beta1.SessionRunning || after.Labels["touched"] != "yes" {
 		t.Fatalf("a write to the main resource changed status (phase %q) or lost metadata (%v)", after.Status.Phase, after.Labels)
 	}
 

@@ -38,40 +38,12 @@ type BackupInvokerRef struct {
 	Name string `json:"name"`
 }
 
-// BackupSessionPhase is the overall state of a backup run.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Skipped;Unknown
-type BackupSessionPhase string
-
-const (
-	BackupSessionPending   BackupSessionPhase = "Pending"
-	BackupSessionRunning   BackupSessionPhase = "Running"
-	BackupSessionSucceeded BackupSessionPhase = "Succeeded"
-	BackupSessionFailed    BackupSessionPhase = "Failed"
-	// BackupSessionSkipped: a tick found an earlier session still running
-	// under concurrencyPolicy Forbid.
-	BackupSessionSkipped BackupSessionPhase = "Skipped"
-	BackupSessionUnknown BackupSessionPhase = "Unknown"
-)
-
 // BackupSessionStatus is what happened.
 type BackupSessionStatus struct {
-	// +optional
-	Phase BackupSessionPhase `json:"phase,omitempty"`
-	// SessionDuration, a Go duration, set when the session finishes.
-	// +optional
-	SessionDuration string `json:"sessionDuration,omitempty"`
+	SessionStatus `json:",inline"`
 	// Targets report per target and per host.
 	// +optional
 	Targets []BackupTargetStatus `json:"targets,omitempty"`
-
-	// Conditions: Succeeded (status True/False/Unknown with a typed reason).
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// Steps report each container of the Job, in order.
-	// +optional
-	Steps []StepStatus `json:"steps,omitempty"`
 }
 
 // BackupTargetStatus is the state of one target; named Target in Stash.

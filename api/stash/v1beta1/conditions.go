@@ -1,55 +1,86 @@
 package v1beta1
 
-// Condition types and reasons, kept in one place so that controllers, tests
-// and `kubectl wait --for=condition=...` agree on the spelling.
+// Condition types and their reasons, kept in one place so that controllers,
+// tests and `kubectl wait --for=condition=...` agree on the spelling. Each
+// condition has a reason type of its own, and each reason constant is named
+// after its value.
 const (
 	// ConditionReady on a BackupConfiguration: its Task resolves.
 	ConditionReady = "Ready"
 	// ConditionSucceeded on a session: True when it succeeded, False when it
 	// failed or was skipped, Unknown while it runs.
 	ConditionSucceeded = "Succeeded"
+	// ConditionWipedOut on a Repository being deleted with spec.wipeOut.
+	ConditionWipedOut = "WipedOut"
 )
 
-// Reasons of the Ready condition.
+// ReadyReason is a reason of a BackupConfiguration's Ready condition.
+type ReadyReason string
+
 const (
-	ReasonTaskResolved       = "TaskResolved"
-	ReasonResolveFailed      = "ResolveFailed"
-	ReasonRepositoryNotFound = "RepositoryNotFound"
-	ReasonInvalidSchedule    = "InvalidSchedule"
+	ReasonTaskResolved       ReadyReason = "TaskResolved"
+	ReasonResolveFailed      ReadyReason = "ResolveFailed"
+	ReasonRepositoryNotFound ReadyReason = "RepositoryNotFound"
+	ReasonInvalidSchedule    ReadyReason = "InvalidSchedule"
+	// ReasonStorageSecretNotFound: the Repository's storage Secret does not exist.
+	ReasonStorageSecretNotFound ReadyReason = "StorageSecretNotFound"
+	// ReasonStorageSecretIncomplete: the storage Secret lacks a key the
+	// backend reads (RESTIC_PASSWORD, the provider's credentials).
+	ReasonStorageSecretIncomplete ReadyReason = "StorageSecretIncomplete"
+	// ReasonTargetNotFound: the target, or an object it refers to (an
+	// AppBinding's Service or Secret), does not exist.
+	ReasonTargetNotFound ReadyReason = "TargetNotFound"
 )
 
-// Reasons of the Succeeded condition.
+// SessionReason is a reason of a session's Succeeded condition.
+type SessionReason string
+
 const (
-	ReasonPending           = "Pending"
-	ReasonRunning           = "Running"
-	ReasonCompleted         = "Completed"
-	ReasonHostFailed        = "HostFailed"
-	ReasonStepFailed        = "StepFailed"
-	ReasonJobFailed         = "JobFailed"
-	ReasonImagePullFailed   = "ImagePullFailed"
-	ReasonTimeout           = "Timeout"
-	ReasonJobCreationFailed = "JobCreationFailed"
-	ReasonInvokerNotFound   = "InvokerNotFound"
-	ReasonSkipped           = "ConcurrentSessionRunning"
-	ReasonReplaced          = "ReplacedByNewerSession"
+	ReasonPending   SessionReason = "Pending"
+	ReasonRunning   SessionReason = "Running"
+	ReasonCompleted SessionReason = "Completed"
+	// ReasonHostFailed: a host reported that its backup or restore failed.
+	ReasonHostFailed SessionReason = "HostFailed"
+	// ReasonStepFailed: a step's container ended with an error (or was OOM-killed).
+	ReasonStepFailed SessionReason = "StepFailed"
+	// ReasonJobFailed: a Job or its pod failed otherwise (evicted, backoff).
+	ReasonJobFailed SessionReason = "JobFailed"
+	// ReasonImagePullFailed: a step's image could not be pulled within the grace period.
+	ReasonImagePullFailed SessionReason = "ImagePullFailed"
+	// ReasonTimeout: the session ran longer than its timeOut.
+	ReasonTimeout SessionReason = "Timeout"
+	// ReasonJobCreationFailed: the Job could not be resolved or created.
+	ReasonJobCreationFailed SessionReason = "JobCreationFailed"
+	// ReasonInvokerNotFound: the session's BackupConfiguration does not exist.
+	ReasonInvokerNotFound SessionReason = "InvokerNotFound"
+	// ReasonConcurrentSessionRunning: a skipped tick (concurrencyPolicy Forbid).
+	ReasonConcurrentSessionRunning SessionReason = "ConcurrentSessionRunning"
+	// ReasonReplacedByNewerSession: failed in favour of a newer tick's session
+	// (concurrencyPolicy Replace).
+	ReasonReplacedByNewerSession SessionReason = "ReplacedByNewerSession"
 	// ReasonJobDeleted: the session's Job disappeared before every host reported.
-	ReasonJobDeleted = "JobDeleted"
+	ReasonJobDeleted SessionReason = "JobDeleted"
 	// ReasonHostNotReported: the Job finished but no host wrote its result
 	// (the Task's last step is not update-status, or it could not run).
-	ReasonHostNotReported = "HostNotReported"
+	ReasonHostNotReported SessionReason = "HostNotReported"
 	// ReasonHostPhaseUnknown: a restore host reported phase Unknown.
-	ReasonHostPhaseUnknown = "HostPhaseUnknown"
+	ReasonHostPhaseUnknown SessionReason = "HostPhaseUnknown"
 	// ReasonPodNotStarted: the Job's pod was not created, scheduled or
 	// started within the operator's --pod-start-timeout.
-	ReasonPodNotStarted = "PodNotStarted"
+	ReasonPodNotStarted SessionReason = "PodNotStarted"
+	// ReasonVolumeSourceNotFound: the Job's pod cannot start because a
+	// Secret, ConfigMap or PersistentVolumeClaim one of its volumes names
+	// does not exist.
+	ReasonVolumeSourceNotFound SessionReason = "VolumeSourceNotFound"
 )
 
-// The WipedOut condition of a Repository being deleted with spec.wipeOut.
+// WipeOutReason is a reason of a Repository's WipedOut condition.
+type WipeOutReason string
+
 const (
-	ConditionWipedOut    = "WipedOut"
-	ReasonWipeOutStarted = "WipeOutStarted"
-	ReasonWipedOut       = "WipedOut"
-	ReasonWipeOutFailed  = "WipeOutFailed"
+	ReasonWipeOutStarted WipeOutReason = "WipeOutStarted"
+	ReasonWipedOut       WipeOutReason = "WipedOut"
+	ReasonWipeOutFailed  WipeOutReason = "WipeOutFailed"
 )
 
 // Reasons of the events the BackupConfiguration controller records on a

@@ -58,37 +58,15 @@ type RestoreSessionSpec struct {
 	TimeOut string `json:"timeOut,omitempty"`
 }
 
-// RestoreSessionPhase is the overall state of a restore.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Unknown
-type RestoreSessionPhase string
-
-const (
-	RestoreSessionPending   RestoreSessionPhase = "Pending"
-	RestoreSessionRunning   RestoreSessionPhase = "Running"
-	RestoreSessionSucceeded RestoreSessionPhase = "Succeeded"
-	RestoreSessionFailed    RestoreSessionPhase = "Failed"
-	RestoreSessionUnknown   RestoreSessionPhase = "Unknown"
-)
-
 // RestoreSessionStatus is what happened.
 type RestoreSessionStatus struct {
-	// +optional
-	Phase RestoreSessionPhase `json:"phase,omitempty"`
+	SessionStatus `json:",inline"`
+	// TotalHosts that will report.
 	// +optional
 	TotalHosts *int32 `json:"totalHosts,omitempty"`
-	// +optional
-	SessionDuration string `json:"sessionDuration,omitempty"`
+	// Stats per host, upserted by hostname.
 	// +optional
 	Stats []HostRestoreStats `json:"stats,omitempty"`
-
-	// Conditions: Succeeded (status True/False/Unknown with a typed reason).
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// Steps report each container of the Job, in order.
-	// +optional
-	Steps []StepStatus `json:"steps,omitempty"`
 }
 
 // HostRestorePhase is the result of one host's restore.

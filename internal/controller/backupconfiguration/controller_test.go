@@ -16,10 +16,13 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
+	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/testenv"
 )
 
 // checkTimes compares status.lastScheduleTime and nextScheduleTime.
@@ -60,7 +63,7 @@ func TestScheduleCreatesSessionsAtTicks(t *testing.T) {
 	h := newHarness(t, at(9, 58, 0))
 	h.startManager()
 	task := h.catalog()
-	h.create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
+	h.Create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
 		s.ConcurrencyPolicy = stashv1beta1.AllowConcurrent // nothing runs the sessions here
 		s.BackupHistoryLimit = ptr.To[int32](10)
 		s.StartingDeadlineSeconds = ptr.To[int64](60) // 09:55 is too old to catch up
@@ -97,10 +100,10 @@ func TestScheduleCreatesSessionsAtTicks(t *testing.T) {
 	// the tick; a new one starts at 10:10:03.
 	h.stopManager()
 	dead := resolve.NewBackupSession(h.bc("db"), naming.SessionName("db", at(10, 10, 0)))
-	h.create(dead)
+	h.Create(dead)
 	h.clock.SetTime(at(10, 10, 3))
 	h.startManager()
-	h.eventually("the new manager records the 10:10 tick", func() error {
+	h.Eventually("the new manager records the 10:10 tick", func() error {
 		if last := h.bc("db").Status.LastScheduleTime; last == nil || !last.Time.Equal(at(10, 10, 0)) {
 			return fmt.Errorf("lastScheduleTime = %v", last)
 		}
@@ -118,7 +121,7 @@ func TestPausedCreatesNoSessions(t *testing.T) {
 	h := newHarness(t, at(10, 0, 5))
 	h.startManager()
 	task := h.catalog()
-	h.create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
+	h.Create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
 		s.Paused = true
 		s.ConcurrencyPolicy = stashv1beta1.AllowConcurrent
 		s.BackupHistoryLimit = ptr.To[int32](10)
@@ -137,7 +140,7 @@ func TestPausedCreatesNoSessions(t *testing.T) {
 	}
 
 	bc = h.bc("db")
-	h.update(bc, func() { bc.Spec.Paused = false })
+	h.Update(bc, func() { bc.Spec.Paused = false })
 	bc = h.reconciled("db")
 	checkSessions(t, h, "db", append(tickNames("db", at(10, 20, 0)), "by-hand"))
 	checkTimes(t, bc, at(10, 20, 0), at(10, 25, 0))
@@ -149,8 +152,8 @@ func TestConcurrencyPolicy(t *testing.T) {
 		h := newHarness(t, at(10, 0, 5))
 		h.startManager()
 		task := h.catalog()
-		running := h.manualSession("by-hand", "db", stashv1beta1.BackupSessionRunning, at(9, 59, 0))
-		h.create(configuration("db", task, "*/5 * * * *", nil)) // Forbid is the default
+		running := h.manualSession("by-hand", "db", stashv1beta1.SessionRunning, at(9, 59, 0))
+		h.Create(configuration("db", task, "*/5 * * * *", nil)) // Forbid is the default
 
 		h.reconciled("db")
 		name := naming.SessionName("db", at(10, 0, 0))
@@ -158,23 +161,23 @@ func TestConcurrencyPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bs.Status.Phase != stashv1beta1.BackupSessionSkipped {
+		if bs.Status.Phase != stashv1beta1.SessionSkipped {
 			t.Fatalf("phase of %s = %q, want Skipped", name, bs.Status.Phase)
 		}
 		c := conditions.Get(bs.Status.Conditions, stashv1beta1.ConditionSucceeded)
-		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != stashv1beta1.ReasonSkipped ||
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(stashv1beta1.ReasonConcurrentSessionRunning) ||
 			!strings.Contains(c.Message, `BackupSession "by-hand" (Running)`) {
-			t.Fatalf("Succeeded condition = %+v, want False/%s naming the running session", c, stashv1beta1.ReasonSkipped)
+			t.Fatalf("Succeeded condition = %+v, want False/%s naming the running session", c, stashv1beta1.ReasonConcurrentSessionRunning)
 		}
 		if _, ok := bs.Annotations[stashv1beta1.AnnotationSkipped]; !ok {
 			t.Errorf("the skipped session lacks annotation %s", stashv1beta1.AnnotationSkipped)
 		}
-		if cur, _ := h.session("by-hand"); cur.Status.Phase != stashv1beta1.BackupSessionRunning {
+		if cur, _ := h.session("by-hand"); cur.Status.Phase != stashv1beta1.SessionRunning {
 			t.Errorf("the running session became %q", cur.Status.Phase)
 		}
 
 		// Once it finished, the next tick runs.
-		h.setPhase(running, stashv1beta1.BackupSessionSucceeded, at(10, 3, 0))
+		h.setPhase(running, stashv1beta1.SessionSucceeded, at(10, 3, 0))
 		h.advance(at(10, 5, 2), "db")
 		next, err := h.session(naming.SessionName("db", at(10, 5, 0)))
 		if err != nil {
@@ -195,18 +198,18 @@ func TestConcurrencyPolicy(t *testing.T) {
 		bc := configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
 			s.StartingDeadlineSeconds = ptr.To[int64](1) // 10:00 is too old: this test is not about ticks
 		})
-		h.create(bc)
+		h.Create(bc)
 		half := resolve.NewBackupSession(h.bc("db"), naming.SessionName("db", at(9, 55, 0)))
 		half.Annotations = map[string]string{stashv1beta1.AnnotationSkipped: `skipped: BackupSession "x" (Running) still running`}
-		h.create(half)
+		h.Create(half)
 
-		h.eventually("the skip completed", func() error {
+		h.Eventually("the skip completed", func() error {
 			bs, err := h.session(half.Name)
 			if err != nil {
 				return err
 			}
 			c := conditions.Get(bs.Status.Conditions, stashv1beta1.ConditionSucceeded)
-			if bs.Status.Phase != stashv1beta1.BackupSessionSkipped || c == nil || c.Reason != stashv1beta1.ReasonSkipped ||
+			if bs.Status.Phase != stashv1beta1.SessionSkipped || c == nil || c.Reason != string(stashv1beta1.ReasonConcurrentSessionRunning) ||
 				c.Message != half.Annotations[stashv1beta1.AnnotationSkipped] {
 				return fmt.Errorf("phase %q, condition %+v", bs.Status.Phase, c)
 			}
@@ -222,13 +225,13 @@ func TestConcurrencyPolicy(t *testing.T) {
 		h := newHarness(t, at(10, 0, 5))
 		h.startManager()
 		task := h.catalog()
-		h.manualSession("by-hand", "db", stashv1beta1.BackupSessionRunning, at(9, 59, 0))
-		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: resolve.JobName(false, "by-hand")},
+		h.manualSession("by-hand", "db", stashv1beta1.SessionRunning, at(9, 59, 0))
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: naming.Backup.JobName("by-hand")},
 			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				RestartPolicy: corev1.RestartPolicyNever,
 				Containers:    []corev1.Container{{Name: "backup", Image: "busybox"}}}}}}
-		h.create(job)
-		h.create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
+		h.Create(job)
+		h.Create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
 			s.ConcurrencyPolicy = stashv1beta1.ReplaceConcurrent
 		}))
 
@@ -239,9 +242,9 @@ func TestConcurrencyPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := conditions.Get(old.Status.Conditions, stashv1beta1.ConditionSucceeded)
-		if old.Status.Phase != stashv1beta1.BackupSessionFailed || c == nil || c.Reason != stashv1beta1.ReasonReplaced ||
+		if old.Status.Phase != stashv1beta1.SessionFailed || c == nil || c.Reason != string(stashv1beta1.ReasonReplacedByNewerSession) ||
 			!strings.Contains(c.Message, newName) {
-			t.Fatalf("replaced session: phase %q, condition %+v; want Failed/%s naming %s", old.Status.Phase, c, stashv1beta1.ReasonReplaced, newName)
+			t.Fatalf("replaced session: phase %q, condition %+v; want Failed/%s naming %s", old.Status.Phase, c, stashv1beta1.ReasonReplacedByNewerSession, newName)
 		}
 		bs, err := h.session(newName)
 		if err != nil {
@@ -250,7 +253,7 @@ func TestConcurrencyPolicy(t *testing.T) {
 		if bs.Status.Phase != "" {
 			t.Fatalf("the new session has phase %q, want none yet", bs.Status.Phase)
 		}
-		if h.exists(job) {
+		if h.Exists(job) {
 			t.Errorf("the Job of the replaced session still exists")
 		}
 	})
@@ -269,8 +272,8 @@ func TestMissedTicks(t *testing.T) {
 			s.StartingDeadlineSeconds = ptr.To(deadline)
 		}
 	}
-	h.create(configuration("late", task, "*/5 * * * *", allow(60)))
-	h.create(configuration("recent", task, "*/5 * * * *", allow(600)))
+	h.Create(configuration("late", task, "*/5 * * * *", allow(60)))
+	h.Create(configuration("recent", task, "*/5 * * * *", allow(600)))
 	h.reconciled("late")
 	h.reconciled("recent")
 	checkSessions(t, h, "late", tickNames("late", at(10, 0, 0)))
@@ -280,7 +283,7 @@ func TestMissedTicks(t *testing.T) {
 	h.stopManager()
 	h.clock.SetTime(at(10, 13, 0))
 	h.startManager()
-	h.eventually("the new manager reconciles both", func() error {
+	h.Eventually("the new manager reconciles both", func() error {
 		late, recent := h.bc("late"), h.bc("recent")
 		if next := late.Status.NextScheduleTime; next == nil || !next.Time.Equal(at(10, 15, 0)) {
 			return fmt.Errorf("late: nextScheduleTime = %v", next)
@@ -296,7 +299,7 @@ func TestMissedTicks(t *testing.T) {
 	checkSessions(t, h, "recent", tickNames("recent", at(10, 0, 0), at(10, 10, 0)))
 	checkTimes(t, h.bc("late"), at(10, 0, 0), at(10, 15, 0))
 
-	h.eventually("a MissedSchedule event on late", func() error {
+	h.Eventually("a MissedSchedule event on late", func() error {
 		var list eventsv1.EventList
 		if err := h.c.List(context.Background(), &list, client.InNamespace(h.ns)); err != nil {
 			return err
@@ -315,7 +318,7 @@ func TestTimeZone(t *testing.T) {
 	h := newHarness(t, at(1, 59, 0))
 	h.startManager()
 	task := h.catalog()
-	h.create(configuration("db", task, "0 2 * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
+	h.Create(configuration("db", task, "0 2 * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
 		s.TimeZone = "America/New_York"
 	}))
 	checkTimes(t, h.reconciled("db"), time.Time{}, at(7, 0, 0))
@@ -336,10 +339,10 @@ func TestReadyCondition(t *testing.T) {
 	f0, f1, task := h.ns+"-0", h.ns+"-1", h.ns
 	fn0 := &stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: f0},
 		Spec: stashv1beta1.FunctionSpec{Image: "busybox", Args: []string{"--a=${FOO}"}}}
-	h.create(fn0)
-	h.create(&stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: f1},
+	h.Create(fn0)
+	h.Create(&stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: f1},
 		Spec: stashv1beta1.FunctionSpec{Image: "busybox", Args: []string{"--b", "--c=${BAR}"}}})
-	h.create(&stashv1beta1.Task{ObjectMeta: metav1.ObjectMeta{Name: task},
+	h.Create(&stashv1beta1.Task{ObjectMeta: metav1.ObjectMeta{Name: task},
 		Spec: stashv1beta1.TaskSpec{Steps: []stashv1beta1.FunctionRef{{Name: f0}, {Name: f1}}}})
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -347,16 +350,16 @@ func TestReadyCondition(t *testing.T) {
 		_ = h.c.Delete(ctx, &stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: f0}})
 		_ = h.c.Delete(ctx, &stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: f1}})
 	})
-	h.create(configuration("db", task, "", nil))
+	h.Create(configuration("db", task, "", nil))
 
-	ready := func(status metav1.ConditionStatus, reason string, lines ...string) {
+	ready := func(status metav1.ConditionStatus, reason stashv1beta1.ReadyReason, lines ...string) {
 		t.Helper()
-		h.eventually("Ready "+reason, func() error {
+		h.Eventually("Ready "+string(reason), func() error {
 			c := conditions.Get(h.bc("db").Status.Conditions, stashv1beta1.ConditionReady)
 			if c == nil {
 				return fmt.Errorf("no Ready condition")
 			}
-			if c.Status != status || c.Reason != reason {
+			if c.Status != status || c.Reason != string(reason) {
 				return fmt.Errorf("Ready = %s/%s: %s", c.Status, c.Reason, c.Message)
 			}
 			got := strings.Split(c.Message, "\n")
@@ -374,19 +377,20 @@ func TestReadyCondition(t *testing.T) {
 
 	ready(metav1.ConditionFalse, stashv1beta1.ReasonRepositoryNotFound, `spec.repository.name: Repository "`+h.ns+`/repo" not found`)
 
-	h.create(repository("repo"))
+	h.Create(repository("repo"))
+	h.Create(storageSecret("repo-secret"))
 	ready(metav1.ConditionFalse, stashv1beta1.ReasonResolveFailed,
 		fmt.Sprintf(`step 0 (function %q): spec.args[0]: variable ${FOO} has no value`, f0),
 		fmt.Sprintf(`step 1 (function %q): spec.args[1]: variable ${BAR} has no value`, f1))
 
-	h.update(fn0, func() { fn0.Spec.Args = []string{"--a=${FOO:=x}"} })
+	h.Update(fn0, func() { fn0.Spec.Args = []string{"--a=${FOO:=x}"} })
 	ready(metav1.ConditionFalse, stashv1beta1.ReasonResolveFailed, "${BAR}")
 
 	bc := h.bc("db")
-	h.update(bc, func() { bc.Spec.Task.Params = []stashv1beta1.Param{{Name: "BAR", Value: "y"}} })
+	h.Update(bc, func() { bc.Spec.Task.Params = []stashv1beta1.Param{{Name: "BAR", Value: "y"}} })
 	ready(metav1.ConditionTrue, stashv1beta1.ReasonTaskResolved, fmt.Sprintf("Task %q resolves", task))
 
-	h.update(bc, func() { bc.Spec.Schedule = "*/5 * *" })
+	h.Update(bc, func() { bc.Spec.Schedule = "*/5 * *" })
 	ready(metav1.ConditionFalse, stashv1beta1.ReasonInvalidSchedule,
 		`spec.schedule: "*/5 * *": expected 5 fields (minute hour day-of-month month day-of-week), found 3: use a cron expression like "*/5 * * * *" or @daily`)
 	checkTimes(t, h.reconciled("db"), time.Time{}, time.Time{})
@@ -400,28 +404,28 @@ func TestHistoryLimit(t *testing.T) {
 	task := h.catalog()
 	for _, s := range []struct {
 		name  string
-		phase stashv1beta1.BackupSessionPhase
+		phase stashv1beta1.SessionPhase
 		done  time.Time
 	}{
-		{"running", stashv1beta1.BackupSessionRunning, at(10, 0, 0)},
+		{"running", stashv1beta1.SessionRunning, at(10, 0, 0)},
 		{"no-phase", "", time.Time{}},
-		{"old-failed", stashv1beta1.BackupSessionFailed, at(10, 1, 0)},
-		{"ok-1", stashv1beta1.BackupSessionSucceeded, at(10, 2, 0)},
-		{"new-failed", stashv1beta1.BackupSessionFailed, at(10, 3, 0)},
-		{"ok-2", stashv1beta1.BackupSessionSucceeded, at(10, 4, 0)},
-		{"skipped", stashv1beta1.BackupSessionSkipped, at(10, 5, 0)},
+		{"old-failed", stashv1beta1.SessionFailed, at(10, 1, 0)},
+		{"ok-1", stashv1beta1.SessionSucceeded, at(10, 2, 0)},
+		{"new-failed", stashv1beta1.SessionFailed, at(10, 3, 0)},
+		{"ok-2", stashv1beta1.SessionSucceeded, at(10, 4, 0)},
+		{"skipped", stashv1beta1.SessionSkipped, at(10, 5, 0)},
 	} {
 		h.manualSession(s.name, "db", s.phase, s.done)
 	}
-	h.manualSession("other-ok", "other", stashv1beta1.BackupSessionSucceeded, at(9, 0, 0))
-	h.create(configuration("db", task, "", func(s *stashv1beta1.BackupConfigurationSpec) {
+	h.manualSession("other-ok", "other", stashv1beta1.SessionSucceeded, at(9, 0, 0))
+	h.Create(configuration("db", task, "", func(s *stashv1beta1.BackupConfigurationSpec) {
 		s.BackupHistoryLimit = ptr.To[int32](2)
 	}))
-	h.create(configuration("other", task, "", func(s *stashv1beta1.BackupConfigurationSpec) {
+	h.Create(configuration("other", task, "", func(s *stashv1beta1.BackupConfigurationSpec) {
 		s.BackupHistoryLimit = ptr.To[int32](5)
 	}))
 
-	h.eventually("old sessions deleted", func() error {
+	h.Eventually("old sessions deleted", func() error {
 		if diff := cmp.Diff([]string{"new-failed", "no-phase", "ok-2", "running", "skipped"}, h.sessionNames("db")); diff != "" {
 			return fmt.Errorf("sessions (-want +got):\n%s", diff)
 		}
@@ -433,11 +437,53 @@ func TestHistoryLimit(t *testing.T) {
 
 	// A session finishing is enough to prune again: ok-3 and skipped are the
 	// newest two; new-failed stays as the newest failed one.
-	h.manualSession("ok-3", "db", stashv1beta1.BackupSessionSucceeded, at(11, 0, 0))
-	h.eventually("ok-2 deleted", func() error {
+	h.manualSession("ok-3", "db", stashv1beta1.SessionSucceeded, at(11, 0, 0))
+	h.Eventually("ok-2 deleted", func() error {
 		if diff := cmp.Diff([]string{"new-failed", "no-phase", "ok-3", "running", "skipped"}, h.sessionNames("db")); diff != "" {
 			return fmt.Errorf("sessions (-want +got):\n%s", diff)
 		}
 		return nil
 	})
+}
+
+// What the Jobs need from the namespace and the resolver cannot see: the
+// storage Secret with its keys, the target and what it refers to. Ready
+// names each missing one, and turns True once they exist.
+func TestReadyNamesMissingReferences(t *testing.T) {
+	h := newHarness(t, at(10, 0, 0))
+	h.startManager()
+	task := h.catalog()
+	noKeySecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "b2-secret"}, StringData: map[string]string{"RESTIC_PASSWORD": "p"}}
+	h.Create(noKeySecret)
+	b2 := repository("b2-repo")
+	b2.Spec.Backend = stashv1alpha1.Backend{StorageSecretName: "b2-secret", B2: &stashv1alpha1.B2Spec{Bucket: "b"}}
+	h.Create(b2)
+	h.Create(configuration("db", task, "", func(s *stashv1beta1.BackupConfigurationSpec) {
+		s.Repository.Name = "b2-repo"
+		s.Target = &stashv1beta1.BackupTarget{Ref: stashv1beta1.TargetRef{APIVersion: "appcatalog.appscode.com/v1alpha1", Kind: "AppBinding", Name: "pg"}}
+	}))
+	waitReady := func(status metav1.ConditionStatus, reason stashv1beta1.ReadyReason, lines ...string) {
+		t.Helper()
+		h.Eventually("Ready "+string(reason), func() error {
+			c := conditions.Get(h.touch("db").Status.Conditions, stashv1beta1.ConditionReady)
+			if c == nil || c.Status != status || c.Reason != string(reason) {
+				return fmt.Errorf("Ready = %+v", c)
+			}
+			return testenv.ContainsAll(c.Message, lines...)
+		})
+	}
+	waitReady(metav1.ConditionFalse, stashv1beta1.ReasonStorageSecretIncomplete,
+		`Repository "`+h.ns+`/b2-repo" spec.backend.storageSecretName: Secret "b2-secret": it has neither B2_ACCOUNT_ID nor B2_ACCOUNT_KEY: the b2 backend needs both`,
+		`spec.target.ref: AppBinding "pg" does not exist in namespace `+h.ns)
+
+	h.Update(noKeySecret, func() { noKeySecret.StringData = map[string]string{"B2_ACCOUNT_ID": "id", "B2_ACCOUNT_KEY": "key"} })
+	h.Create(&appcatalogv1alpha1.AppBinding{ObjectMeta: metav1.ObjectMeta{Name: "pg"}, Spec: appcatalogv1alpha1.AppBindingSpec{
+		ClientConfig: appcatalogv1alpha1.ClientConfig{Service: &appcatalogv1alpha1.ServiceReference{Name: "pg", Port: 5432}},
+		Secret:       &corev1.LocalObjectReference{Name: "pg-auth"}}})
+	waitReady(metav1.ConditionFalse, stashv1beta1.ReasonTargetNotFound,
+		`Service "pg" (AppBinding "pg" spec.clientConfig.service.name) does not exist`, `Secret "pg-auth" (AppBinding "pg" spec.secret.name) does not exist`)
+
+	h.Create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "pg"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 5432}}}})
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pg-auth"}, StringData: map[string]string{"POSTGRES_PASSWORD": "x"}})
+	waitReady(metav1.ConditionTrue, stashv1beta1.ReasonTaskResolved)
 }

@@ -2,37 +2,25 @@ package backupconfiguration_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
-	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/testenv"
 )
@@ -71,6 +59,7 @@ func at(hour, minute, second int) time.Time {
 }
 
 type harness struct {
+	*testenv.Env
 	t     *testing.T
 	ns    string
 	c     client.Client // uncached: what the test reads is what the API server has
@@ -80,115 +69,24 @@ type harness struct {
 
 func newHarness(t *testing.T, now time.Time) *harness {
 	t.Helper()
-	cp := testenv.Shared(t)
+	testenv.Shared(t)
 	t.Parallel()
-	c, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, c: c, clock: clocktesting.NewFakeClock(now), ns: namespaceName(t)}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.ns}}
-	if err := c.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
-	return h
+	e := testenv.NewEnv(t, now)
+	return &harness{Env: e, t: t, ns: e.Namespace, c: e.Client, clock: e.Clock}
 }
 
-func namespaceName(t *testing.T) string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
-	return naming.Join(name[:min(len(name), 40)], hex.EncodeToString(b))
-}
-
-// startManager runs a manager with the controller until stopManager or the
-// end of the test.
+// startManager runs a manager with the controller, as the operator's
+// generated ClusterRole allows it only (a missing RBAC marker fails the
+// tests), until stopManager or the end of the test.
 func (h *harness) startManager() {
 	h.t.Helper()
-	mgr, err := ctrl.NewManager(operatorConfig(h.t), ctrl.Options{
-		Scheme:                 kube.Scheme,
-		Logger:                 testr.New(h.t),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{h.ns: {}}},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	h.stop = h.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
+		r := &backupconfiguration.Reconciler{Client: mgr.GetClient(), Clock: clk, Recorder: mgr.GetEventRecorder("stash-test")}
+		return r.SetupWithManager(mgr)
 	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	r := &backupconfiguration.Reconciler{Client: mgr.GetClient(), Clock: h.clock, Recorder: mgr.GetEventRecorder("stash-test")}
-	if err := r.SetupWithManager(mgr); err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	stopped := false
-	h.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			h.t.Errorf("manager: %v", err)
-		}
-	}
-	h.t.Cleanup(h.stop)
 }
 
 func (h *harness) stopManager() { h.stop() }
-
-// eventually retries check until it returns nil, failing after 30 s with
-// its last error.
-func (h *harness) eventually(what string, check func() error) {
-	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (h *harness) create(obj client.Object) {
-	h.t.Helper()
-	if obj.GetNamespace() == "" && !clusterScoped(obj) {
-		obj.SetNamespace(h.ns)
-	}
-	if err := h.c.Create(context.Background(), obj); err != nil {
-		h.t.Fatalf("create %T %s: %v", obj, obj.GetName(), err)
-	}
-}
-
-func clusterScoped(obj client.Object) bool {
-	switch obj.(type) {
-	case *stashv1beta1.Task, *stashv1beta1.Function:
-		return true
-	}
-	return false
-}
-
-// update applies change to the current version of obj, retrying on conflict.
-func (h *harness) update(obj client.Object, change func()) {
-	h.t.Helper()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := h.c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return err
-		}
-		change()
-		return h.c.Update(context.Background(), obj)
-	})
-	if err != nil {
-		h.t.Fatalf("update %T %s: %v", obj, obj.GetName(), err)
-	}
-}
 
 func (h *harness) bc(name string) *stashv1beta1.BackupConfiguration {
 	h.t.Helper()
@@ -204,7 +102,7 @@ func (h *harness) bc(name string) *stashv1beta1.BackupConfiguration {
 func (h *harness) reconciled(name string) *stashv1beta1.BackupConfiguration {
 	h.t.Helper()
 	var bc *stashv1beta1.BackupConfiguration
-	h.eventually("reconcile of "+name, func() error {
+	h.Eventually("reconcile of "+name, func() error {
 		bc = h.bc(name)
 		if bc.Status.ObservedGeneration != bc.Generation {
 			return fmt.Errorf("observedGeneration %d, generation %d", bc.Status.ObservedGeneration, bc.Generation)
@@ -219,7 +117,7 @@ func (h *harness) reconciled(name string) *stashv1beta1.BackupConfiguration {
 func (h *harness) touch(name string) *stashv1beta1.BackupConfiguration {
 	h.t.Helper()
 	bc := &stashv1beta1.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: name}}
-	h.update(bc, func() { bc.Spec.RetentionPolicy.Name = fmt.Sprintf("touched-%d", bc.Generation) })
+	h.Update(bc, func() { bc.Spec.RetentionPolicy.Name = fmt.Sprintf("touched-%d", bc.Generation) })
 	return h.reconciled(name)
 }
 
@@ -264,18 +162,6 @@ func (h *harness) session(name string) (*stashv1beta1.BackupSession, error) {
 	return &bs, err
 }
 
-func (h *harness) exists(obj client.Object) bool {
-	h.t.Helper()
-	err := h.c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
-	if apierrors.IsNotFound(err) {
-		return false
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return true
-}
-
 // tickNames are the session names of configuration name at the ticks, sorted.
 func tickNames(name string, ticks ...time.Time) []string {
 	var out []string
@@ -291,17 +177,23 @@ func tickNames(name string, ticks ...time.Time) []string {
 func (h *harness) catalog() string {
 	h.t.Helper()
 	name := h.ns
-	h.create(&stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: name},
+	h.Create(&stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: stashv1beta1.FunctionSpec{Image: "busybox", Args: []string{"echo", "${NAMESPACE}"}}})
-	h.create(&stashv1beta1.Task{ObjectMeta: metav1.ObjectMeta{Name: name},
+	h.Create(&stashv1beta1.Task{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: stashv1beta1.TaskSpec{Steps: []stashv1beta1.FunctionRef{{Name: name}}}})
 	h.t.Cleanup(func() {
 		ctx := context.Background()
 		_ = h.c.Delete(ctx, &stashv1beta1.Task{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		_ = h.c.Delete(ctx, &stashv1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	})
-	h.create(repository("repo"))
+	h.Create(repository("repo"))
+	h.Create(storageSecret("repo-secret"))
 	return name
+}
+
+// storageSecret is a storage Secret with the repository password.
+func storageSecret(name string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, StringData: map[string]string{"RESTIC_PASSWORD": "p"}}
 }
 
 func repository(name string) *stashv1alpha1.Repository {
@@ -325,12 +217,12 @@ func configuration(name, task, schedule string, change func(*stashv1beta1.Backup
 
 // manualSession creates a session of configuration invoker by hand, as a
 // user would (no labels, no owner), and gives it phase.
-func (h *harness) manualSession(name, invoker string, phase stashv1beta1.BackupSessionPhase, finished time.Time) *stashv1beta1.BackupSession {
+func (h *harness) manualSession(name, invoker string, phase stashv1beta1.SessionPhase, finished time.Time) *stashv1beta1.BackupSession {
 	h.t.Helper()
 	bs := &stashv1beta1.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: stashv1beta1.BackupSessionSpec{Invoker: stashv1beta1.BackupInvokerRef{
 			APIGroup: "stash.appscode.com", Kind: "BackupConfiguration", Name: invoker}}}
-	h.create(bs)
+	h.Create(bs)
 	if phase != "" {
 		h.setPhase(bs, phase, finished)
 	}
@@ -339,7 +231,7 @@ func (h *harness) manualSession(name, invoker string, phase stashv1beta1.BackupS
 
 // setPhase writes a session's phase as the session controller would; a
 // final phase gets a Succeeded condition that changed at finished.
-func (h *harness) setPhase(bs *stashv1beta1.BackupSession, phase stashv1beta1.BackupSessionPhase, finished time.Time) {
+func (h *harness) setPhase(bs *stashv1beta1.BackupSession, phase stashv1beta1.SessionPhase, finished time.Time) {
 	h.t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := h.c.Get(context.Background(), client.ObjectKeyFromObject(bs), bs); err != nil {
@@ -348,73 +240,18 @@ func (h *harness) setPhase(bs *stashv1beta1.BackupSession, phase stashv1beta1.Ba
 		bs.Status.Phase = phase
 		status, reason := metav1.ConditionUnknown, stashv1beta1.ReasonRunning
 		switch phase {
-		case stashv1beta1.BackupSessionSucceeded:
+		case stashv1beta1.SessionSucceeded:
 			status, reason = metav1.ConditionTrue, stashv1beta1.ReasonCompleted
-		case stashv1beta1.BackupSessionFailed:
+		case stashv1beta1.SessionFailed:
 			status, reason = metav1.ConditionFalse, stashv1beta1.ReasonStepFailed
-		case stashv1beta1.BackupSessionSkipped:
-			status, reason = metav1.ConditionFalse, stashv1beta1.ReasonSkipped
+		case stashv1beta1.SessionSkipped:
+			status, reason = metav1.ConditionFalse, stashv1beta1.ReasonConcurrentSessionRunning
 		}
-		bs.Status.Conditions = []metav1.Condition{{Type: stashv1beta1.ConditionSucceeded, Status: status, Reason: reason,
+		bs.Status.Conditions = []metav1.Condition{{Type: stashv1beta1.ConditionSucceeded, Status: status, Reason: string(reason),
 			Message: string(phase), LastTransitionTime: metav1.NewTime(finished)}}
 		return h.c.Status().Update(context.Background(), bs)
 	})
 	if err != nil {
 		h.t.Fatalf("set phase of %s: %v", bs.Name, err)
 	}
-}
-
-// The manager runs as a user that has exactly the permissions of the
-// kubebuilder RBAC markers in reconciler.go: a missing marker fails the tests.
-const operatorUser = "stash-backupconfiguration-test"
-
-var (
-	rbacOnce sync.Once
-	rbacErr  error
-)
-
-// operatorConfig is the control plane's config, impersonating operatorUser,
-// whose ClusterRole is built from the markers.
-func operatorConfig(t *testing.T) *rest.Config {
-	t.Helper()
-	cp := testenv.Shared(t)
-	rbacOnce.Do(func() { rbacErr = grantMarkers(cp.Config) })
-	if rbacErr != nil {
-		t.Fatal(rbacErr)
-	}
-	cfg := rest.CopyConfig(cp.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
-	return cfg
-}
-
-var rbacMarker = regexp.MustCompile(`(?m)^// \+kubebuilder:rbac:groups=([^,]*),resources=([^,]+),verbs=(\S+)$`)
-
-func grantMarkers(cfg *rest.Config) error {
-	src, err := os.ReadFile("reconciler.go")
-	if err != nil {
-		return err
-	}
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: operatorUser}}
-	for _, m := range rbacMarker.FindAllStringSubmatch(string(src), -1) {
-		role.Rules = append(role.Rules, rbacv1.PolicyRule{
-			APIGroups: strings.Split(m[1], ";"), Resources: strings.Split(m[2], ";"), Verbs: strings.Split(m[3], ";")})
-	}
-	if len(role.Rules) == 0 {
-		return fmt.Errorf("no kubebuilder:rbac markers found in reconciler.go")
-	}
-	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme})
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	if err := c.Create(ctx, role); err != nil {
-		return fmt.Errorf("create ClusterRole from the RBAC markers: %w", err)
-	}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: operatorUser},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: operatorUser},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operatorUser}}}
-	if err := c.Create(ctx, binding); err != nil {
-		return fmt.Errorf("bind the ClusterRole of the RBAC markers: %w", err)
-	}
-	return nil
 }

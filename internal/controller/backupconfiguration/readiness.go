@@ -3,23 +3,21 @@ package backupconfiguration
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/text"
 )
 
-// maxMessage is the longest message a metav1.Condition may hold.
-const maxMessage = 32768
-
 // readiness is the Ready condition of a configuration whose schedule parsed
-// with scheduleErr and whose dry-run resolution gave res or resolveErr.
+// with scheduleErr, whose dry-run resolution gave res or resolveErr, and
+// whose references have the problems refs.
 // Every problem is listed, one per line, so that one apply shows them all.
 // A bad schedule wins the reason (it stops the schedule); the resolution
 // problems are listed after it.
-func readiness(task string, scheduleErr error, res *resolve.Result, resolveErr error) (status metav1.ConditionStatus, reason, message string) {
+func readiness(task string, scheduleErr error, res *resolve.Result, resolveErr error, refs []referenceProblem) (status metav1.ConditionStatus, reason stashv1beta1.ReadyReason, message string) {
 	var lines []string
 	if scheduleErr != nil {
 		lines = append(lines, scheduleErr.Error())
@@ -27,13 +25,18 @@ func readiness(task string, scheduleErr error, res *resolve.Result, resolveErr e
 	if resolveErr != nil {
 		lines = append(lines, problems(resolveErr)...)
 	}
+	for _, p := range refs {
+		lines = append(lines, p.message)
+	}
 	switch {
 	case scheduleErr != nil:
-		return metav1.ConditionFalse, stashv1beta1.ReasonInvalidSchedule, joinLines(lines)
+		return metav1.ConditionFalse, stashv1beta1.ReasonInvalidSchedule, text.JoinLines(lines, text.MaxConditionMessage)
 	case resolveErr != nil && onlyRepositoryMissing(resolveErr):
-		return metav1.ConditionFalse, stashv1beta1.ReasonRepositoryNotFound, joinLines(lines)
+		return metav1.ConditionFalse, stashv1beta1.ReasonRepositoryNotFound, text.JoinLines(lines, text.MaxConditionMessage)
 	case resolveErr != nil:
-		return metav1.ConditionFalse, stashv1beta1.ReasonResolveFailed, joinLines(lines)
+		return metav1.ConditionFalse, stashv1beta1.ReasonResolveFailed, text.JoinLines(lines, text.MaxConditionMessage)
+	case len(refs) > 0:
+		return metav1.ConditionFalse, refs[0].reason, text.JoinLines(lines, text.MaxConditionMessage)
 	}
 	lines = []string{fmt.Sprintf("Task %q resolves into a Job with the current Functions and Repository", task)}
 	if res != nil {
@@ -41,7 +44,7 @@ func readiness(task string, scheduleErr error, res *resolve.Result, resolveErr e
 			lines = append(lines, "warning: "+w)
 		}
 	}
-	return metav1.ConditionTrue, stashv1beta1.ReasonTaskResolved, joinLines(lines)
+	return metav1.ConditionTrue, stashv1beta1.ReasonTaskResolved, text.JoinLines(lines, text.MaxConditionMessage)
 }
 
 // problems are the lines of err: one per resolution problem.
@@ -71,23 +74,4 @@ func onlyRepositoryMissing(err error) bool {
 		}
 	}
 	return true
-}
-
-// joinLines joins lines with newlines, dropping whole lines from the end when
-// the message would be too long for a condition.
-func joinLines(lines []string) string {
-	msg := strings.Join(lines, "\n")
-	if len(msg) <= maxMessage {
-		return msg
-	}
-	const tailRoom = 32 // "\n... and N more"
-	size, kept := 0, 0
-	for kept < len(lines) && size+len(lines[kept])+1 <= maxMessage-tailRoom {
-		size += len(lines[kept]) + 1
-		kept++
-	}
-	if kept == 0 {
-		return msg[:maxMessage-3] + "..."
-	}
-	return strings.Join(lines[:kept], "\n") + fmt.Sprintf("\n... and %d more", len(lines)-kept)
 }

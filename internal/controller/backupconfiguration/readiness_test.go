@@ -21,11 +21,14 @@ func TestReadiness(t *testing.T) {
 		&resolve.FieldError{Object: `task "t"`, Step: 1, Function: "f1", Field: "spec.args[1]", Variable: "BAR", Err: errors.New("variable ${BAR} has no value and no default")},
 	}
 	badSchedule := errors.New(`spec.schedule: "*/5 * *": expected 5 fields`)
+	secretMissing := referenceProblem{stashv1beta1.ReasonStorageSecretNotFound, `Repository "ns/repo" spec.backend.storageSecretName: Secret "s" does not exist`}
+	targetMissing := referenceProblem{stashv1beta1.ReasonTargetNotFound, `BackupConfiguration spec.target.ref: PersistentVolumeClaim "data" does not exist`}
 	tests := map[string]struct {
 		scheduleErr, resolveErr error
 		res                     *resolve.Result
+		refs                    []referenceProblem
 		wantStatus              metav1.ConditionStatus
-		wantReason              string
+		wantReason              stashv1beta1.ReadyReason
 		wantLines               []string
 	}{
 		"resolves": {
@@ -58,6 +61,16 @@ func TestReadiness(t *testing.T) {
 			wantStatus: metav1.ConditionFalse, wantReason: stashv1beta1.ReasonInvalidSchedule,
 			wantLines: []string{badSchedule.Error(), twoVars[0].Error(), twoVars[1].Error()},
 		},
+		"a missing Secret and a missing target": {
+			res: &resolve.Result{}, refs: []referenceProblem{secretMissing, targetMissing},
+			wantStatus: metav1.ConditionFalse, wantReason: stashv1beta1.ReasonStorageSecretNotFound,
+			wantLines: []string{secretMissing.message, targetMissing.message},
+		},
+		"resolution problems come before the references": {
+			resolveErr: twoVars, refs: []referenceProblem{targetMissing},
+			wantStatus: metav1.ConditionFalse, wantReason: stashv1beta1.ReasonResolveFailed,
+			wantLines: []string{twoVars[0].Error(), twoVars[1].Error(), targetMissing.message},
+		},
 		"a bad schedule alone": {
 			scheduleErr: badSchedule, res: &resolve.Result{},
 			wantStatus: metav1.ConditionFalse, wantReason: stashv1beta1.ReasonInvalidSchedule,
@@ -66,7 +79,7 @@ func TestReadiness(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			status, reason, message := readiness("t", tc.scheduleErr, tc.res, tc.resolveErr)
+			status, reason, message := readiness("t", tc.scheduleErr, tc.res, tc.resolveErr, tc.refs)
 			if status != tc.wantStatus || reason != tc.wantReason {
 				t.Fatalf("Ready = %s/%s, want %s/%s", status, reason, tc.wantStatus, tc.wantReason)
 			}
@@ -77,27 +90,24 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-func TestJoinLinesFitsACondition(t *testing.T) {
-	lines := make([]string, 1000)
-	for i := range lines {
-		lines[i] = strings.Repeat("x", 100)
+func TestStorageSecretProblems(t *testing.T) {
+	where := `Repository "ns/repo" spec.backend.storageSecretName`
+	tests := map[string]struct {
+		provider string
+		data     map[string][]byte
+		want     []referenceProblem
+	}{
+		"complete": {"local", map[string][]byte{"RESTIC_PASSWORD": []byte("x")}, nil},
+		"an empty password": {"local", map[string][]byte{"RESTIC_PASSWORD": {}}, []referenceProblem{{stashv1beta1.ReasonStorageSecretIncomplete,
+			where + `: Secret "s": it has no key RESTIC_PASSWORD: add the repository's password under it`}}},
+		"b2 without its account": {"b2", map[string][]byte{"RESTIC_PASSWORD": []byte("x")}, []referenceProblem{{stashv1beta1.ReasonStorageSecretIncomplete,
+			where + `: Secret "s": it has neither B2_ACCOUNT_ID nor B2_ACCOUNT_KEY: the b2 backend needs both`}}},
 	}
-	msg := joinLines(lines)
-	if len(msg) > maxMessage {
-		t.Fatalf("message has %d bytes, more than %d", len(msg), maxMessage)
-	}
-	if !strings.HasSuffix(msg, " more") || !strings.HasPrefix(msg, lines[0]+"\n") {
-		t.Fatalf("message does not keep whole lines and say how many were left out: ...%s", msg[len(msg)-40:])
-	}
-}
-
-func TestEventNoteFitsAnEvent(t *testing.T) {
-	long := strings.Repeat("é", maxNote)
-	got := eventNote(long)
-	if len(got) > maxNote || !strings.HasSuffix(got, " ...") {
-		t.Fatalf("note of %d bytes ends %q", len(got), got[len(got)-10:])
-	}
-	if short := "ok"; eventNote(short) != short {
-		t.Fatalf("a short note was changed")
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, storageSecretProblems(where, "s", tc.provider, tc.data), cmp.AllowUnexported(referenceProblem{})); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

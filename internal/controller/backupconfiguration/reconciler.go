@@ -19,7 +19,6 @@ package backupconfiguration
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,9 +34,11 @@ import (
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/controller/inputs"
+	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/schedule"
+	"github.com/stash-operator/stash/internal/text"
 )
 
 // ControllerName names the controller and its log lines.
@@ -45,10 +46,6 @@ const ControllerName = "backupconfiguration"
 
 // EventSource is the reporting controller of its events.
 const EventSource = "stash-backupconfiguration"
-
-// conflictRetry is how soon a reconcile whose status write conflicted runs
-// again: the conflict came from a cache a moment behind.
-const conflictRetry = 200 * time.Millisecond
 
 // invokerKind is the spec.invoker.kind of the sessions this controller makes.
 const invokerKind = "BackupConfiguration"
@@ -67,6 +64,8 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// ResolveOptions shape the dry-run Job, as they shape the real one.
 	ResolveOptions resolve.Options
+
+	references referenceCache
 }
 
 // +kubebuilder:rbac:groups=stash.appscode.com,resources=backupconfigurations,verbs=get;list;watch
@@ -92,7 +91,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	status.ObservedGeneration = bc.Generation
 
 	sched, scheduleErr := schedule.Parse(bc.Spec.Schedule, bc.Spec.TimeZone)
-	if err := r.checkReady(ctx, &bc, status, scheduleErr, now); err != nil {
+	ready, err := r.checkReady(ctx, &bc, status, scheduleErr, now)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -143,7 +143,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 				// The cache was behind. Try again with a newer version: the
 				// tick's session, already created, is not created twice.
 				log.FromContext(ctx).V(1).Info("status update conflicted; retrying", "error", err.Error())
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+				return ctrl.Result{RequeueAfter: kube.ConflictRetry}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("update status of BackupConfiguration %s/%s: %w", bc.Namespace, bc.Name, err)
 		}
@@ -151,33 +151,47 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.pruneHistory(ctx, &bc, sessions); err != nil {
 		return ctrl.Result{}, err
 	}
+	if !ready && (result.RequeueAfter == 0 || result.RequeueAfter > notReadyRecheck) {
+		// What is missing may be created any moment; nothing else tells us.
+		result.RequeueAfter = notReadyRecheck
+	}
 	return result, nil
 }
 
+// notReadyRecheck is how soon a configuration that is not Ready is checked
+// again, for a Secret or target created since.
+const notReadyRecheck = 30 * time.Second
+
 // checkReady resolves the configuration's Task as a session created now
-// would, and sets the Ready condition on status.
-func (r *Reconciler) checkReady(ctx context.Context, bc *stashv1beta1.BackupConfiguration, status *stashv1beta1.BackupConfigurationStatus, scheduleErr error, now time.Time) error {
+// would, checks what its Jobs will need from the namespace, and sets the
+// Ready condition on status. It reports whether the configuration is Ready.
+func (r *Reconciler) checkReady(ctx context.Context, bc *stashv1beta1.BackupConfiguration, status *stashv1beta1.BackupConfigurationStatus, scheduleErr error, now time.Time) (bool, error) {
 	cat, err := inputs.Catalog(ctx, r.Client)
 	if err != nil {
-		return err
+		return false, err
 	}
 	repo, err := inputs.Repository(ctx, r.Client, bc.Namespace, bc.Spec.Repository.Name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	bs := resolve.NewBackupSession(bc, naming.SessionName(bc.Name, now))
 	res, resolveErr := resolve.Backup(cat, bc, bs, repo, r.ResolveOptions)
-	cond, reason, message := readiness(bc.Spec.Task.Name, scheduleErr, res, resolveErr)
+	refs, err := r.checkReferences(ctx, bc, repo, now)
+	if err != nil {
+		return false, err
+	}
+	cond, reason, message := readiness(bc.Spec.Task.Name, scheduleErr, res, resolveErr, refs)
+	ready := cond == metav1.ConditionTrue
 	if !conditions.Set(&status.Conditions, bc.Generation, stashv1beta1.ConditionReady, cond, reason, message, now) {
-		return nil
+		return ready, nil
 	}
 	switch {
 	case cond != metav1.ConditionTrue:
-		r.Recorder.Eventf(bc, nil, corev1.EventTypeWarning, stashv1beta1.EventReasonNotReady, "Resolve", "%s", eventNote(reason+": "+message))
+		r.Recorder.Eventf(bc, nil, corev1.EventTypeWarning, stashv1beta1.EventReasonNotReady, "Resolve", "%s", text.CutBack(string(reason)+": "+message, text.MaxEventNote))
 	case res != nil && len(res.Warnings) > 0:
-		r.Recorder.Eventf(bc, nil, corev1.EventTypeWarning, stashv1beta1.EventReasonResolveWarning, "Resolve", "%s", eventNote(message))
+		r.Recorder.Eventf(bc, nil, corev1.EventTypeWarning, stashv1beta1.EventReasonResolveWarning, "Resolve", "%s", text.CutBack(message, text.MaxEventNote))
 	}
-	return nil
+	return ready, nil
 }
 
 // sessionsOf lists the sessions of bc, whoever created them, by
@@ -225,18 +239,6 @@ func decisionInput(bc *stashv1beta1.BackupConfiguration) schedule.Input {
 		in.LastScheduleTime = t.Time
 	}
 	return in
-}
-
-// maxNote is the longest note an events.k8s.io/v1 Event may have.
-const maxNote = 1024
-
-// eventNote cuts a message to fit an event; conditions keep all of it.
-func eventNote(s string) string {
-	if len(s) <= maxNote {
-		return s
-	}
-	const more = " ..."
-	return strings.ToValidUTF8(s[:maxNote-len(more)], "") + more
 }
 
 // deadline is the starting deadline of bc, for messages.

@@ -15,13 +15,13 @@ import (
 // still run (for concurrencyPolicy) and which finished ones to delete (for
 // backupHistoryLimit).
 
-// finished reports whether a session is over: Succeeded, Failed or Skipped.
+// finished reports whether a session is over, as far as scheduling goes:
+// finished, and not Unknown. The lifecycle never gives a backup phase
+// Unknown, but if something else does, whether its backup still runs is not
+// known: better to wait than to run two backups of one target, and such a
+// session is never pruned.
 func finished(bs *stashv1beta1.BackupSession) bool {
-	switch bs.Status.Phase {
-	case stashv1beta1.BackupSessionSucceeded, stashv1beta1.BackupSessionFailed, stashv1beta1.BackupSessionSkipped:
-		return true
-	}
-	return false
+	return bs.Status.Phase.IsFinished() && bs.Status.Phase != stashv1beta1.SessionUnknown
 }
 
 // running reports whether a session may be running or about to: not
@@ -61,7 +61,7 @@ func describe(sessions []*stashv1beta1.BackupSession) string {
 	for i, bs := range sessions {
 		phase := bs.Status.Phase
 		if phase == "" {
-			phase = stashv1beta1.BackupSessionPending
+			phase = stashv1beta1.SessionPending
 		}
 		parts[i] = fmt.Sprintf("%q (%s)", bs.Name, phase)
 	}
@@ -88,7 +88,7 @@ func expired(sessions []stashv1beta1.BackupSession, limit int) []*stashv1beta1.B
 	var out []*stashv1beta1.BackupSession
 	keptFailed := false
 	for i, bs := range done {
-		failed := bs.Status.Phase == stashv1beta1.BackupSessionFailed
+		failed := bs.Status.Phase == stashv1beta1.SessionFailed
 		keep := i < limit || (failed && !keptFailed)
 		if failed && keep {
 			keptFailed = true

@@ -13,14 +13,14 @@ import (
 
 // session is a session created at minute created that finished (if phase is
 // final) at minute done.
-func session(name string, phase stashv1beta1.BackupSessionPhase, created, done int) stashv1beta1.BackupSession {
+func session(name string, phase stashv1beta1.SessionPhase, created, done int) stashv1beta1.BackupSession {
 	base := time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC)
 	bs := stashv1beta1.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: name,
 		CreationTimestamp: metav1.NewTime(base.Add(time.Duration(created) * time.Minute))}}
 	bs.Status.Phase = phase
 	if done > 0 {
 		status := metav1.ConditionTrue
-		if phase != stashv1beta1.BackupSessionSucceeded {
+		if phase != stashv1beta1.SessionSucceeded {
 			status = metav1.ConditionFalse
 		}
 		bs.Status.Conditions = []metav1.Condition{{Type: stashv1beta1.ConditionSucceeded, Status: status,
@@ -31,11 +31,11 @@ func session(name string, phase stashv1beta1.BackupSessionPhase, created, done i
 
 func TestExpired(t *testing.T) {
 	const (
-		ok      = stashv1beta1.BackupSessionSucceeded
-		failed  = stashv1beta1.BackupSessionFailed
-		skipped = stashv1beta1.BackupSessionSkipped
-		run     = stashv1beta1.BackupSessionRunning
-		pending = stashv1beta1.BackupSessionPending
+		ok      = stashv1beta1.SessionSucceeded
+		failed  = stashv1beta1.SessionFailed
+		skipped = stashv1beta1.SessionSkipped
+		run     = stashv1beta1.SessionRunning
+		pending = stashv1beta1.SessionPending
 	)
 	tests := map[string]struct {
 		sessions []stashv1beta1.BackupSession
@@ -57,7 +57,7 @@ func TestExpired(t *testing.T) {
 		},
 		"never deletes what has not finished": {
 			sessions: []stashv1beta1.BackupSession{session("running", run, 0, 0), session("pending", pending, 1, 0),
-				session("no-phase", "", 2, 0), session("unknown", stashv1beta1.BackupSessionUnknown, 3, 0), session("ok", ok, 10, 11)},
+				session("no-phase", "", 2, 0), session("unknown", stashv1beta1.SessionUnknown, 3, 0), session("ok", ok, 10, 11)},
 			limit: 1, want: nil,
 		},
 		"limit 0 keeps only the newest failed one": {
@@ -75,9 +75,9 @@ func TestExpired(t *testing.T) {
 		},
 		"without a Succeeded condition the creation time counts": {
 			sessions: []stashv1beta1.BackupSession{{ObjectMeta: metav1.ObjectMeta{Name: "x-1", CreationTimestamp: metav1.NewTime(time.Unix(100, 0))},
-				Status: stashv1beta1.BackupSessionStatus{Phase: ok}},
+				Status: stashv1beta1.BackupSessionStatus{SessionStatus: stashv1beta1.SessionStatus{Phase: ok}}},
 				{ObjectMeta: metav1.ObjectMeta{Name: "x-2", CreationTimestamp: metav1.NewTime(time.Unix(200, 0))},
-					Status: stashv1beta1.BackupSessionStatus{Phase: ok}}},
+					Status: stashv1beta1.BackupSessionStatus{SessionStatus: stashv1beta1.SessionStatus{Phase: ok}}}},
 			limit: 1, want: []string{"x-1"},
 		},
 		"ties are broken by name, scheduled names by tick": {
@@ -109,12 +109,12 @@ func TestRunning(t *testing.T) {
 		want bool
 	}{
 		"no phase yet":             {bs: session("a", "", 0, 0), want: true},
-		"pending":                  {bs: session("a", stashv1beta1.BackupSessionPending, 0, 0), want: true},
-		"running":                  {bs: session("a", stashv1beta1.BackupSessionRunning, 0, 0), want: true},
-		"unknown":                  {bs: session("a", stashv1beta1.BackupSessionUnknown, 0, 0), want: true},
-		"succeeded":                {bs: session("a", stashv1beta1.BackupSessionSucceeded, 0, 1)},
-		"failed":                   {bs: session("a", stashv1beta1.BackupSessionFailed, 0, 1)},
-		"skipped":                  {bs: session("a", stashv1beta1.BackupSessionSkipped, 0, 1)},
+		"pending":                  {bs: session("a", stashv1beta1.SessionPending, 0, 0), want: true},
+		"running":                  {bs: session("a", stashv1beta1.SessionRunning, 0, 0), want: true},
+		"unknown":                  {bs: session("a", stashv1beta1.SessionUnknown, 0, 0), want: true},
+		"succeeded":                {bs: session("a", stashv1beta1.SessionSucceeded, 0, 1)},
+		"failed":                   {bs: session("a", stashv1beta1.SessionFailed, 0, 1)},
+		"skipped":                  {bs: session("a", stashv1beta1.SessionSkipped, 0, 1)},
 		"record of a skipped tick": {bs: skippedRecord},
 	}
 	for name, tc := range tests {

@@ -18,6 +18,7 @@ import (
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/text"
 )
 
 // fire creates the session of the tick, applying concurrencyPolicy against
@@ -88,7 +89,7 @@ func (r *Reconciler) fire(ctx context.Context, bc *stashv1beta1.BackupConfigurat
 	}
 	log.FromContext(ctx).Info("created the BackupSession of a tick", "session", name, "tick", tick.UTC(), "skipped", skipMessage != "")
 	if skipMessage != "" {
-		r.Recorder.Eventf(bc, bs, corev1.EventTypeWarning, stashv1beta1.EventReasonSessionSkipped, "Schedule", "%s", eventNote("BackupSession "+name+": "+skipMessage))
+		r.Recorder.Eventf(bc, bs, corev1.EventTypeWarning, stashv1beta1.EventReasonSessionSkipped, "Schedule", "%s", text.CutBack("BackupSession "+name+": "+skipMessage, text.MaxEventNote))
 		if err := r.markSkipped(ctx, bs, skipMessage, now); err != nil {
 			return nil, err
 		}
@@ -105,9 +106,9 @@ func (r *Reconciler) markSkipped(ctx context.Context, bs *stashv1beta1.BackupSes
 		if cur.Status.Phase != "" {
 			return false // someone else decided first
 		}
-		cur.Status.Phase = stashv1beta1.BackupSessionSkipped
+		cur.Status.Phase = stashv1beta1.SessionSkipped
 		conditions.Set(&cur.Status.Conditions, cur.Generation, stashv1beta1.ConditionSucceeded,
-			metav1.ConditionFalse, stashv1beta1.ReasonSkipped, message, now)
+			metav1.ConditionFalse, stashv1beta1.ReasonConcurrentSessionRunning, message, now)
 		return true
 	})
 	return err
@@ -121,9 +122,9 @@ func (r *Reconciler) replace(ctx context.Context, bc *stashv1beta1.BackupConfigu
 		if !running(cur) {
 			return false // it finished meanwhile
 		}
-		cur.Status.Phase = stashv1beta1.BackupSessionFailed
+		cur.Status.Phase = stashv1beta1.SessionFailed
 		conditions.Set(&cur.Status.Conditions, cur.Generation, stashv1beta1.ConditionSucceeded,
-			metav1.ConditionFalse, stashv1beta1.ReasonReplaced, message, now)
+			metav1.ConditionFalse, stashv1beta1.ReasonReplacedByNewerSession, message, now)
 		return true
 	})
 	if err != nil || !replaced {
@@ -137,12 +138,12 @@ func (r *Reconciler) replace(ctx context.Context, bc *stashv1beta1.BackupConfigu
 // replaced reports whether a session was failed by concurrencyPolicy Replace.
 func replaced(bs *stashv1beta1.BackupSession) bool {
 	c := conditions.Get(bs.Status.Conditions, stashv1beta1.ConditionSucceeded)
-	return bs.Status.Phase == stashv1beta1.BackupSessionFailed && c != nil && c.Reason == stashv1beta1.ReasonReplaced
+	return bs.Status.Phase == stashv1beta1.SessionFailed && c != nil && c.Reason == string(stashv1beta1.ReasonReplacedByNewerSession)
 }
 
 // deleteJob deletes the Job of a replaced session, with its pods.
 func (r *Reconciler) deleteJob(ctx context.Context, bs *stashv1beta1.BackupSession) error {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: bs.Namespace, Name: resolve.JobName(false, bs.Name)}}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: bs.Namespace, Name: naming.Backup.JobName(bs.Name)}}
 	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete Job %s/%s of the replaced BackupSession %s: %w", job.Namespace, job.Name, bs.Name, err)
 	}

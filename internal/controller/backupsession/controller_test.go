@@ -13,14 +13,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/inputs"
-	"github.com/stash-operator/stash/internal/controller/sessionjob"
-	"github.com/stash-operator/stash/internal/controller/sessionjob/sessionjobtest"
+	"github.com/stash-operator/stash/internal/controller/lifecycle"
+	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/status"
 	"github.com/stash-operator/stash/internal/testenv"
@@ -29,14 +30,14 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
 
 // start runs the controller with the default catalog and testdata/file.
-func start(t *testing.T, file string) *sessionjobtest.Env {
-	return sessionjobtest.StartController(t, func(mgr ctrl.Manager, r sessionjob.Runner) error {
-		return (&Reconciler{Runner: r}).SetupWithManager(mgr)
+func start(t *testing.T, file string) *testenv.Env {
+	return testenv.Start(t, func(mgr ctrl.Manager, clk clock.PassiveClock) error {
+		return (&Reconciler{Runner: lifecycle.Runner{Clock: clk, ResolveOptions: testenv.ResolveOptions}}).SetupWithManager(mgr)
 	}, "testdata/"+file)
 }
 
 // newSession creates a session of the configuration bc, as `stash trigger` does.
-func newSession(e *sessionjobtest.Env, bc, name string) *stashv1beta1.BackupSession {
+func newSession(e *testenv.Env, bc, name string) *stashv1beta1.BackupSession {
 	e.T.Helper()
 	var config stashv1beta1.BackupConfiguration
 	if err := e.Get(bc, &config); err != nil {
@@ -49,14 +50,14 @@ func newSession(e *sessionjobtest.Env, bc, name string) *stashv1beta1.BackupSess
 
 // waitFor waits until the session is in phase with the Succeeded
 // condition's reason, and returns it and the condition.
-func waitFor(e *sessionjobtest.Env, name string, phase stashv1beta1.BackupSessionPhase, reason string) (*stashv1beta1.BackupSession, *metav1.Condition) {
+func waitFor(e *testenv.Env, name string, phase stashv1beta1.SessionPhase, reason stashv1beta1.SessionReason) (*stashv1beta1.BackupSession, *metav1.Condition) {
 	bs := &stashv1beta1.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	return bs, e.WaitForPhase(bs, string(phase), reason)
+	return bs, e.WaitForPhase(bs, phase, reason)
 }
 
 // resolved is what the resolver makes of the session's objects as they are
 // in the cluster.
-func resolved(e *sessionjobtest.Env, name string) (*resolve.Result, error) {
+func resolved(e *testenv.Env, name string) (*resolve.Result, error) {
 	var bs stashv1beta1.BackupSession
 	var bc stashv1beta1.BackupConfiguration
 	if err := e.Get(name, &bs); err != nil {
@@ -73,11 +74,11 @@ func resolved(e *sessionjobtest.Env, name string) (*resolve.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolve.Backup(cat, &bc, &bs, repo, sessionjobtest.Options)
+	return resolve.Backup(cat, &bc, &bs, repo, testenv.ResolveOptions)
 }
 
 // report writes host results as update-status does.
-func report(e *sessionjobtest.Env, name string, hosts ...stashv1beta1.HostBackupStats) {
+func report(e *testenv.Env, name string, hosts ...stashv1beta1.HostBackupStats) {
 	e.T.Helper()
 	bs := &stashv1beta1.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	ref := stashv1beta1.TargetRef{Kind: "PersistentVolumeClaim", Name: "app-data"}
@@ -91,7 +92,7 @@ func report(e *sessionjobtest.Env, name string, hosts ...stashv1beta1.HostBackup
 func TestJobIsTheResolvedJob(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-1767225600")
-	running, _ := waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	running, _ := waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 	want, err := resolved(e, bs.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +129,8 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"backupsessions/status"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"repositories"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"repositories/status"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
+		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"appcatalog.appscode.com"}, Resources: []string{"appbindings"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
@@ -138,7 +141,7 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 	// it: the session is new again. It starts once more and finds what it made.
 	fresh := &stashv1beta1.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: bs.Name}}
 	e.UpdateStatus(fresh, func() { fresh.Status = stashv1beta1.BackupSessionStatus{} })
-	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 	e.Poke(fresh)
 	e.Consistently("one Job, the first", time.Second, func() error {
 		if got := e.Jobs(); len(got) != 1 || got[0].UID != job.UID {
@@ -156,17 +159,17 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 func TestStepFailureFailsTheSession(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-1767229200")
-	job := e.WaitForJob(resolve.JobName(false, bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{
 		Phase:                 corev1.PodFailed,
-		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Terminated("pvc-backup-0", 3, "Error", "Fatal: unable to open config file: Stat: The specified bucket does not exist.\n")},
-		ContainerStatuses:     []corev1.ContainerStatus{sessionjobtest.Waiting("update-status-1", "PodInitializing")},
+		InitContainerStatuses: []corev1.ContainerStatus{testenv.Terminated("pvc-backup-0", 3, "Error", "Fatal: unable to open config file: Stat: The specified bucket does not exist.\n")},
+		ContainerStatuses:     []corev1.ContainerStatus{testenv.Waiting("update-status-1", "PodInitializing")},
 	})
 	e.FailJob(job, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
 
-	failed, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonStepFailed)
-	if err := sessionjobtest.ContainsAll(c.Message, `step "pvc-backup-0"`, `function "pvc-backup"`, "exit code 3", "The specified bucket does not exist."); err != nil {
+	failed, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonStepFailed)
+	if err := testenv.ContainsAll(c.Message, `step "pvc-backup-0"`, `function "pvc-backup"`, "exit code 3", "The specified bucket does not exist."); err != nil {
 		t.Error(err)
 	}
 	if c.Status != metav1.ConditionFalse {
@@ -181,7 +184,7 @@ func TestStepFailureFailsTheSession(t *testing.T) {
 		t.Errorf("target %s, duration %q: want the target Failed and a duration", failed.Status.Targets[0].Phase, failed.Status.SessionDuration)
 	}
 	e.WaitForEvent(bs.Name, "Warning StepFailed: Failed: step \"pvc-backup-0\"")
-	if n := sessionjobtest.Metric(t, "stash_backup_session_total", map[string]string{"namespace": e.Namespace, "phase": "Failed"}); n != 1 {
+	if n := testenv.Metric(t, "stash_backup_session_total", map[string]string{"namespace": e.Namespace, "phase": "Failed"}); n != 1 {
 		t.Errorf("stash_backup_session_total{phase=Failed} = %v, want 1", n)
 	}
 }
@@ -194,13 +197,13 @@ func TestTimeout(t *testing.T) {
 	t.Run("Job deadline", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "timed-backup", "timed-backup-1")
-		job := e.WaitForJob(resolve.JobName(false, bs.Name))
+		job := e.WaitForJob(naming.Backup.JobName(bs.Name))
 		if got := ptr.Deref(job.Spec.ActiveDeadlineSeconds, 0); got != 600 {
 			t.Errorf("activeDeadlineSeconds %d, want 600", got)
 		}
 		e.FailJob(job, batchv1.JobReasonDeadlineExceeded, "Job was active longer than specified deadline")
-		_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonTimeout)
-		if err := sessionjobtest.ContainsAll(c.Message, "activeDeadlineSeconds (600s"); err != nil {
+		_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonTimeout)
+		if err := testenv.ContainsAll(c.Message, "activeDeadlineSeconds (600s"); err != nil {
 			t.Error(err)
 		}
 		// The Job ended by itself: it is left as it is, for inspection.
@@ -217,14 +220,14 @@ func TestTimeout(t *testing.T) {
 	t.Run("session clock", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "timed-backup", "timed-backup-2")
-		waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+		waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 		e.Clock.Step(11 * time.Minute)
 		e.Poke(bs)
-		_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonTimeout)
-		if err := sessionjobtest.ContainsAll(c.Message, "longer than its timeOut 10m0s"); err != nil {
+		_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonTimeout)
+		if err := testenv.ContainsAll(c.Message, "longer than its timeOut 10m0s"); err != nil {
 			t.Error(err)
 		}
-		waitSuspended(e, resolve.JobName(false, bs.Name))
+		waitSuspended(e, naming.Backup.JobName(bs.Name))
 	})
 }
 
@@ -234,15 +237,15 @@ func TestTimeout(t *testing.T) {
 func TestImagePullFailureStopsTheJob(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-pull")
-	job := e.WaitForJob(resolve.JobName(false, bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodPending, StartTime: ptr.To(metav1.NewTime(e.Clock.Now())),
-		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Waiting("pvc-backup-0", "ImagePullBackOff")}})
-	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+		InitContainerStatuses: []corev1.ContainerStatus{testenv.Waiting("pvc-backup-0", "ImagePullBackOff")}})
+	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 	e.Clock.Step(3 * time.Minute)
 	e.Poke(bs)
-	_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonImagePullFailed)
-	if err := sessionjobtest.ContainsAll(c.Message, `step "pvc-backup-0"`, "cannot get its image"); err != nil {
+	_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonImagePullFailed)
+	if err := testenv.ContainsAll(c.Message, `step "pvc-backup-0"`, "cannot get its image"); err != nil {
 		t.Error(err)
 	}
 	waitSuspended(e, job.Name)
@@ -254,12 +257,12 @@ func TestImagePullFailureStopsTheJob(t *testing.T) {
 func TestPodThatNeverStartsFailsTheSession(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-stuck")
-	job := e.WaitForJob(resolve.JobName(false, bs.Name))
-	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
-	e.Clock.Step(sessionjob.DefaultPodStartTimeout + time.Minute)
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
+	e.Clock.Step(lifecycle.DefaultPodStartTimeout + time.Minute)
 	e.Poke(bs)
-	_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonPodNotStarted)
-	if err := sessionjobtest.ContainsAll(c.Message, "Job "+job.Name+" created no pod", "--pod-start-timeout 10m0s"); err != nil {
+	_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonPodNotStarted)
+	if err := testenv.ContainsAll(c.Message, "Job "+job.Name+" created no pod", "--pod-start-timeout 10m0s"); err != nil {
 		t.Error(err)
 	}
 	waitSuspended(e, job.Name)
@@ -267,7 +270,7 @@ func TestPodThatNeverStartsFailsTheSession(t *testing.T) {
 
 // waitSuspended waits until the Job is suspended: a session that failed while
 // its pod could make no progress stops it, so the pod does not stay behind.
-func waitSuspended(e *sessionjobtest.Env, name string) {
+func waitSuspended(e *testenv.Env, name string) {
 	e.T.Helper()
 	e.Eventually("Job "+name+" suspended", func() error {
 		var job batchv1.Job
@@ -286,7 +289,7 @@ func waitSuspended(e *sessionjobtest.Env, name string) {
 func TestTemplateErrorFailsWithEveryProblem(t *testing.T) {
 	e := start(t, "broken-task.yaml")
 	bs := newSession(e, "broken", "broken-1")
-	_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonJobCreationFailed)
+	_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonJobCreationFailed)
 
 	_, err := resolved(e, bs.Name)
 	var problems resolve.Errors
@@ -299,7 +302,7 @@ func TestTemplateErrorFailsWithEveryProblem(t *testing.T) {
 			t.Errorf("condition message lacks %q:\n%s", p.Error(), msg)
 		}
 	}
-	if err := sessionjobtest.ContainsAll(msg, `function "pvc-bakup"`, "${REPOSITORY_SECRET}"); err != nil {
+	if err := testenv.ContainsAll(msg, `function "pvc-bakup"`, "${REPOSITORY_SECRET}"); err != nil {
 		t.Error(err)
 	}
 	if got := e.Jobs(); len(got) != 0 {
@@ -316,20 +319,20 @@ func TestHostReportsDecide(t *testing.T) {
 	t.Run("a host failed", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "data-backup", "data-backup-1")
-		waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+		waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 		report(e, bs.Name, stashv1beta1.HostBackupStats{Hostname: "host-0", Phase: stashv1beta1.HostBackupFailed, Error: "restic: wrong password or no key found"})
-		_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonHostFailed)
-		if err := sessionjobtest.ContainsAll(c.Message, "host-0", "wrong password"); err != nil {
+		_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonHostFailed)
+		if err := testenv.ContainsAll(c.Message, "host-0", "wrong password"); err != nil {
 			t.Error(err)
 		}
 	})
 	t.Run("every host succeeded", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "data-backup", "data-backup-2")
-		running, _ := waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+		running, _ := waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 		e.Clock.SetTime(running.CreationTimestamp.Add(90 * time.Second))
 		report(e, bs.Name, stashv1beta1.HostBackupStats{Hostname: "host-0", Phase: stashv1beta1.HostBackupSucceeded, Duration: "1m20s"})
-		done, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionSucceeded, stashv1beta1.ReasonCompleted)
+		done, c := waitFor(e, bs.Name, stashv1beta1.SessionSucceeded, stashv1beta1.ReasonCompleted)
 		if c.Status != metav1.ConditionTrue {
 			t.Errorf("condition status %s, want True", c.Status)
 		}
@@ -338,10 +341,10 @@ func TestHostReportsDecide(t *testing.T) {
 		}
 		e.WaitForEvent(bs.Name, "Normal Completed: Succeeded")
 		labels := map[string]string{"namespace": e.Namespace, "invoker": "data-backup"}
-		if n := sessionjobtest.Metric(t, "stash_backup_session_duration_seconds", labels); n != 2 {
+		if n := testenv.Metric(t, "stash_backup_session_duration_seconds", labels); n != 2 {
 			t.Errorf("stash_backup_session_duration_seconds has %v observations, want 2", n)
 		}
-		if ts := sessionjobtest.Metric(t, "stash_backup_last_success_timestamp_seconds", labels); ts != float64(e.Clock.Now().Unix()) {
+		if ts := testenv.Metric(t, "stash_backup_last_success_timestamp_seconds", labels); ts != float64(e.Clock.Now().Unix()) {
 			t.Errorf("stash_backup_last_success_timestamp_seconds %v, want %d", ts, e.Clock.Now().Unix())
 		}
 	})
@@ -355,14 +358,14 @@ func TestMissingObjectsFailTheSession(t *testing.T) {
 	t.Run("Job deleted", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "data-backup", "data-backup-3")
-		job := e.WaitForJob(resolve.JobName(false, bs.Name))
-		waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+		job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+		waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 		// Background, as kubectl deletes: the Job's own default (orphan)
 		// would wait for the garbage collector, which envtest lacks.
 		if err := e.Client.Delete(e.Ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonJobDeleted)
+		waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonJobDeleted)
 	})
 	t.Run("invoker not found", func(t *testing.T) {
 		e := e.With(t)
@@ -371,8 +374,8 @@ func TestMissingObjectsFailTheSession(t *testing.T) {
 			Spec:       stashv1beta1.BackupSessionSpec{Invoker: stashv1beta1.BackupInvokerRef{APIGroup: "stash.appscode.com", Kind: "BackupConfiguration", Name: "ghost"}},
 		}
 		e.Create(bs)
-		_, c := waitFor(e, bs.Name, stashv1beta1.BackupSessionFailed, stashv1beta1.ReasonInvokerNotFound)
-		if err := sessionjobtest.ContainsAll(c.Message, "ghost"); err != nil {
+		_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonInvokerNotFound)
+		if err := testenv.ContainsAll(c.Message, "ghost"); err != nil {
 			t.Error(err)
 		}
 	})
@@ -393,7 +396,7 @@ func TestSkippedSessionNeverStarts(t *testing.T) {
 	// A normal session created after it is started: by then the skipped
 	// one has been seen too.
 	normal := newSession(e, "data-backup", "data-backup-1767226200")
-	waitFor(e, normal.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	waitFor(e, normal.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 	e.Consistently("the skipped session stays unstarted", 2*time.Second, func() error {
 		var bs stashv1beta1.BackupSession
 		if err := e.Get(skipped.Name, &bs); err != nil {
@@ -403,7 +406,7 @@ func TestSkippedSessionNeverStarts(t *testing.T) {
 			return fmt.Errorf("phase %q", bs.Status.Phase)
 		}
 		for _, j := range e.Jobs() {
-			if j.Name == resolve.JobName(false, skipped.Name) {
+			if j.Name == naming.Backup.JobName(skipped.Name) {
 				return errors.New("a Job was created for the skipped session")
 			}
 		}
@@ -417,28 +420,28 @@ func TestSkippedSessionNeverStarts(t *testing.T) {
 func TestStepsSettleAfterTheSessionFinishes(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-1767232800")
-	job := e.WaitForJob(resolve.JobName(false, bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{
 		Phase:                 corev1.PodRunning,
-		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Terminated("pvc-backup-0", 0, "Completed", "")},
+		InitContainerStatuses: []corev1.ContainerStatus{testenv.Terminated("pvc-backup-0", 0, "Completed", "")},
 		ContainerStatuses:     []corev1.ContainerStatus{{Name: "update-status-1", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}},
 	})
-	waitFor(e, bs.Name, stashv1beta1.BackupSessionRunning, stashv1beta1.ReasonRunning)
+	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 	report(e, bs.Name, stashv1beta1.HostBackupStats{Hostname: "host-0", Phase: stashv1beta1.HostBackupSucceeded})
-	waitFor(e, bs.Name, stashv1beta1.BackupSessionSucceeded, stashv1beta1.ReasonCompleted)
+	waitFor(e, bs.Name, stashv1beta1.SessionSucceeded, stashv1beta1.ReasonCompleted)
 
 	e.SetPodStatus(pod, corev1.PodStatus{
 		Phase:                 corev1.PodSucceeded,
-		InitContainerStatuses: []corev1.ContainerStatus{sessionjobtest.Terminated("pvc-backup-0", 0, "Completed", "")},
-		ContainerStatuses:     []corev1.ContainerStatus{sessionjobtest.Terminated("update-status-1", 0, "Completed", "")},
+		InitContainerStatuses: []corev1.ContainerStatus{testenv.Terminated("pvc-backup-0", 0, "Completed", "")},
+		ContainerStatuses:     []corev1.ContainerStatus{testenv.Terminated("update-status-1", 0, "Completed", "")},
 	})
 	e.Eventually("the last step to settle", func() error {
 		var got stashv1beta1.BackupSession
 		if err := e.Get(bs.Name, &got); err != nil {
 			return err
 		}
-		if got.Status.Phase != stashv1beta1.BackupSessionSucceeded {
+		if got.Status.Phase != stashv1beta1.SessionSucceeded {
 			return fmt.Errorf("phase changed to %s", got.Status.Phase)
 		}
 		for _, st := range got.Status.Steps {
@@ -448,4 +451,41 @@ func TestStepsSettleAfterTheSessionFinishes(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A Job the API server refuses for good fails its session at once with the
+// API server's message, instead of leaving it without a phase, retried
+// forever (and every later tick Skipped behind it).
+func TestRefusedJobFailsTheSession(t *testing.T) {
+	e := start(t, "pvc-backup.yaml")
+	e.Apply("testdata/refused.yaml")
+	bs := newSession(e, "refused", "refused-1")
+	_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonJobCreationFailed)
+	if err := testenv.ContainsAll(c.Message, "the API server refused the Job", "containerPort", "must be between 1 and 65535"); err != nil {
+		t.Error(err)
+	}
+	if jobs := e.Jobs(); len(jobs) != 0 {
+		t.Errorf("%d Jobs exist", len(jobs))
+	}
+}
+
+// A Job whose storage Secret does not exist fails its session about a
+// minute after the Job was created, naming the Secret, instead of waiting
+// out the pod start timeout; the Job is stopped.
+func TestMissingSecretFailsTheSessionFast(t *testing.T) {
+	e := start(t, "pvc-backup.yaml")
+	e.Apply("testdata/refused.yaml")
+	bs := newSession(e, "no-secret", "no-secret-1")
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	pod := e.StartPod(job)
+	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodPending,
+		InitContainerStatuses: []corev1.ContainerStatus{testenv.Waiting("pvc-backup-0", "PodInitializing")}})
+	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
+	e.Clock.Step(lifecycle.DefaultMissingSourceGrace + time.Second)
+	e.Poke(bs)
+	_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonVolumeSourceNotFound)
+	if err := testenv.ContainsAll(c.Message, "the pod of Job "+job.Name+" cannot start", `Secret "no-such-secret" (volume "secret-volume") does not exist`); err != nil {
+		t.Error(err)
+	}
+	waitSuspended(e, job.Name)
 }

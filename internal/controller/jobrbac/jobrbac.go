@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -27,7 +28,7 @@ import (
 
 	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
-	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/naming"
 )
 
 // The operator creates Roles with the rules below, and Kubernetes lets a
@@ -44,12 +45,14 @@ import (
 // +kubebuilder:rbac:groups=appcatalog.appscode.com,resources=appbindings,verbs=get
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get
 
 // Ensure creates or repairs the ServiceAccount, Role and RoleBinding that
 // the Jobs of owner (the invoker: a BackupConfiguration, or a
 // RestoreSession) run under, in namespace. serviceAccount is the account
 // the Job's pod names; when it is not the operator's account for owner
-// (resolve.ServiceAccountName), the user set runtimeSettings.pod
+// (kind.ServiceAccountName), the user set runtimeSettings.pod
 // .serviceAccountName and owns its permissions, and Ensure does nothing.
 //
 // repositorySecret is the Repository's storage Secret. It is deliberately
@@ -60,8 +63,8 @@ import (
 // c should read from the API server rather than an informer cache: the
 // reads are few (one per session start) and a cache would make the
 // operator list and watch every ServiceAccount, Role and RoleBinding.
-func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, restore bool, repositorySecret string) error {
-	name := resolve.ServiceAccountName(restore, owner.GetName())
+func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, repositorySecret string) error {
+	name := kind.ServiceAccountName(owner.GetName())
 	if serviceAccount != name {
 		return nil
 	}
@@ -69,7 +72,7 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 	if err != nil {
 		return fmt.Errorf("job RBAC for %s/%s: %w", namespace, owner.GetName(), err)
 	}
-	labels := resolve.Labels(restore, gvk.Kind, owner.GetName(), nil)
+	labels := kind.Labels(gvk.Kind, owner.GetName(), nil)
 	meta := func() metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: namespace} }
 
 	sa := &corev1.ServiceAccount{ObjectMeta: meta()}
@@ -77,7 +80,7 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 		return err
 	}
 	role := &rbacv1.Role{ObjectMeta: meta()}
-	rules := Rules(restore, owner.GetName())
+	rules := Rules(kind, owner.GetName())
 	if err := apply(ctx, c, owner, role, labels, func() { role.Rules = rules }); err != nil {
 		return err
 	}
@@ -95,11 +98,13 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 // Rules is the least a Job needs: update-status reads its session and
 // writes its status; a backup's update-status also records repository
 // statistics (a restore's does not touch the Repository); the database
-// Functions read the AppBinding and its credentials Secret; every command
-// may record Events. Nothing is listed or watched. A RestoreSession is its
+// Functions read the AppBinding and its credentials Secret; the data
+// Functions read the pods and Jobs that hold the repository's locks; every
+// command may record Events. Nothing is listed or watched. A RestoreSession is its
 // own invoker, so its Role can name it; a backup invoker's sessions are new
 // objects every run and cannot be named in advance.
-func Rules(restore bool, invoker string) []rbacv1.PolicyRule {
+func Rules(kind naming.SessionKind, invoker string) []rbacv1.PolicyRule {
+	restore := kind == naming.Restore
 	sessions := "backupsessions"
 	var names []string
 	if restore {
@@ -116,6 +121,10 @@ func Rules(restore bool, invoker string) []rbacv1.PolicyRule {
 			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories/status"}, Verbs: []string{"get", "update"}})
 	}
 	return append(rules,
+		// A lock left in the repository by a pod of this namespace that has
+		// ended is removed: the data plane reads the pod, or its Job.
+		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"pods"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{batchv1.GroupName}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{APIGroups: []string{appcatalogv1alpha1.GroupVersion.Group}, Resources: []string{"appbindings"}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},

@@ -102,7 +102,7 @@ func (r *Reconciler) finalize(ctx context.Context, repo *stashv1alpha1.Repositor
 		if err := r.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
 			return ctrl.Result{}, err
 		}
-		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, stashv1beta1.ReasonWipeOutStarted, "WipeOut",
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, string(stashv1beta1.ReasonWipeOutStarted), "WipeOut",
 			"deleting the backed up data with Job %s", want.Name)
 		return ctrl.Result{}, nil
 	}
@@ -115,7 +115,7 @@ func (r *Reconciler) finalize(ctx context.Context, repo *stashv1alpha1.Repositor
 		}
 		switch c.Type {
 		case batchv1.JobComplete:
-			r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, stashv1beta1.ReasonWipedOut, "WipeOut", "the backed up data is deleted")
+			r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, string(stashv1beta1.ReasonWipedOut), "WipeOut", "the backed up data is deleted")
 			return ctrl.Result{}, r.release(ctx, repo)
 		case batchv1.JobFailed:
 			return ctrl.Result{}, r.wipeFailed(ctx, repo, fmt.Sprintf("Job %s could not delete the data (%s: %s); see its pod's log. "+
@@ -140,7 +140,7 @@ func (r *Reconciler) wipeFailed(ctx context.Context, repo *stashv1alpha1.Reposit
 	}
 	if conditions.Set(&repo.Status.Conditions, repo.Generation, stashv1beta1.ConditionWipedOut, metav1.ConditionFalse,
 		stashv1beta1.ReasonWipeOutFailed, message, now) {
-		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, stashv1beta1.ReasonWipeOutFailed, "WipeOut", "%s", message)
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, string(stashv1beta1.ReasonWipeOutFailed), "WipeOut", "%s", message)
 		return r.Client.Status().Update(ctx, repo)
 	}
 	return nil

@@ -1,7 +1,7 @@
 package repository
 
 import (
-	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,31 +23,21 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
 
-func start(t *testing.T) client.Client {
-	return testenv.StartManager(t, func(mgr manager.Manager) error {
-		return (&Reconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}, Recorder: mgr.GetEventRecorder("stash-repository"),
+func start(t *testing.T) *testenv.Env {
+	e := testenv.NewEnv(t, time.Now())
+	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
+		return (&Reconciler{Client: mgr.GetClient(), Clock: clk, Recorder: mgr.GetEventRecorder("stash-repository"),
 			Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}).SetupWithManager(mgr)
 	})
+	return e
 }
 
-func namespace(t *testing.T, c client.Client) string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "repo-"}}
-	if err := c.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
+// gone reports whether obj no longer exists.
+func gone(e *testenv.Env, obj client.Object) error {
+	if e.Exists(obj) {
+		return fmt.Errorf("%T %s still exists", obj, obj.GetName())
 	}
-	return ns.Name
-}
-
-// eventually polls cond for up to 20 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return nil
 }
 
 func repository(ns string, wipeOut bool) *stashv1alpha1.Repository {
@@ -60,91 +49,69 @@ func repository(ns string, wipeOut bool) *stashv1alpha1.Repository {
 }
 
 func TestWithoutWipeOutDeletionIsImmediate(t *testing.T) {
-	c := start(t)
-	ctx := context.Background()
-	repo := repository(namespace(t, c), false)
-	if err := c.Create(ctx, repo); err != nil {
-		t.Fatal(err)
-	}
+	e := start(t)
+	repo := repository(e.Namespace, false)
+	e.Create(repo)
 	time.Sleep(300 * time.Millisecond) // let the controller see it
-	if err := c.Delete(ctx, repo); err != nil {
+	if err := e.Client.Delete(e.Ctx, repo); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the Repository to be gone", func() bool {
-		return apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(repo), &stashv1alpha1.Repository{}))
-	})
-	var jobs batchv1.JobList
-	if err := c.List(ctx, &jobs, client.InNamespace(repo.Namespace)); err != nil || len(jobs.Items) != 0 {
-		t.Fatalf("a wipe-out Job was created without wipeOut: %v %d", err, len(jobs.Items))
+	e.Eventually("the Repository is gone", func() error { return gone(e, &stashv1alpha1.Repository{ObjectMeta: repo.ObjectMeta}) })
+	if jobs := e.Jobs(); len(jobs) != 0 {
+		t.Fatalf("a wipe-out Job was created without wipeOut: %d Jobs", len(jobs))
 	}
 }
 
 func TestWipeOutRunsAJobBeforeTheRepositoryGoes(t *testing.T) {
 	for name, jobResult := range map[string]batchv1.JobConditionType{"job succeeds": batchv1.JobComplete, "job fails": batchv1.JobFailed} {
 		t.Run(name, func(t *testing.T) {
-			c := start(t)
-			ctx := context.Background()
-			repo := repository(namespace(t, c), true)
-			if err := c.Create(ctx, repo); err != nil {
+			e := start(t)
+			repo := repository(e.Namespace, true)
+			e.Create(repo)
+			e.Eventually("the finalizer", func() error {
+				if err := e.Get(repo.Name, repo); err != nil || !slices.Contains(repo.Finalizers, Finalizer) {
+					return fmt.Errorf("finalizers %v (%v)", repo.Finalizers, err)
+				}
+				return nil
+			})
+			if err := e.Client.Delete(e.Ctx, repo); err != nil {
 				t.Fatal(err)
 			}
-			key := client.ObjectKeyFromObject(repo)
-			eventually(t, "the finalizer", func() bool {
-				return c.Get(ctx, key, repo) == nil && slices.Contains(repo.Finalizers, Finalizer)
-			})
-			if err := c.Delete(ctx, repo); err != nil {
-				t.Fatal(err)
-			}
-			var job batchv1.Job
-			eventually(t, "the wipe-out Job", func() bool {
-				return c.Get(ctx, client.ObjectKey{Namespace: repo.Namespace, Name: WipeOutJobName("repo")}, &job) == nil
-			})
+			job := e.WaitForJob(WipeOutJobName("repo"))
 			args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " ")
 			for _, want := range []string{"wipe-repository", "--provider=s3", "--bucket=b", "--path=p", "--endpoint=http://s3:9000"} {
 				if !strings.Contains(args, want) {
 					t.Errorf("Job args %q lack %q", args, want)
 				}
 			}
-			if err := c.Get(ctx, key, repo); err != nil {
+			if err := e.Get(repo.Name, repo); err != nil {
 				t.Fatalf("the Repository must stay until the data is wiped: %v", err)
 			}
 
 			// No kubelet runs here: write the Job's outcome as the Job controller would.
-			now := metav1.Now()
-			job.Status.StartTime = &now
 			if jobResult == batchv1.JobComplete {
-				job.Status.CompletionTime = &now
-				job.Status.Succeeded = 1
-				job.Status.Conditions = []batchv1.JobCondition{
-					{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-					{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
+				e.CompleteJob(job)
 			} else {
-				job.Status.Failed = 1
-				job.Status.Conditions = []batchv1.JobCondition{
-					{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
-					{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now}}
-			}
-			if err := c.Status().Update(ctx, &job); err != nil {
-				t.Fatal(err)
+				e.FailJob(job, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
 			}
 
 			if jobResult == batchv1.JobComplete {
-				eventually(t, "the Repository to be gone", func() bool { return apierrors.IsNotFound(c.Get(ctx, key, repo)) })
+				e.Eventually("the Repository is gone", func() error { return gone(e, repo) })
 				return
 			}
-			eventually(t, "the WipedOut=False condition", func() bool {
-				if c.Get(ctx, key, repo) != nil {
-					return false
+			e.Eventually("the WipedOut=False condition", func() error {
+				if err := e.Get(repo.Name, repo); err != nil {
+					return err
 				}
 				cond := conditions.Get(repo.Status.Conditions, stashv1beta1.ConditionWipedOut)
-				return cond != nil && cond.Reason == stashv1beta1.ReasonWipeOutFailed && strings.Contains(cond.Message, "set spec.wipeOut: false")
+				if cond == nil || cond.Reason != string(stashv1beta1.ReasonWipeOutFailed) || !strings.Contains(cond.Message, "set spec.wipeOut: false") {
+					return fmt.Errorf("WipedOut condition %+v", cond)
+				}
+				return nil
 			})
 			// The user gives up on wiping: the Repository goes, the data stays.
-			repo.Spec.WipeOut = false
-			if err := c.Update(ctx, repo); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "the Repository to be gone", func() bool { return apierrors.IsNotFound(c.Get(ctx, key, repo)) })
+			e.Update(repo, func() { repo.Spec.WipeOut = false })
+			e.Eventually("the Repository is gone", func() error { return gone(e, repo) })
 		})
 	}
 }

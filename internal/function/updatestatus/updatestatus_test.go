@@ -45,12 +45,12 @@ func fixture(t *testing.T, c client.Client, totalHosts int32) (ns string) {
 			t.Fatal(err)
 		}
 	}
-	bs.Status = stashv1beta1.BackupSessionStatus{Phase: stashv1beta1.BackupSessionRunning,
+	bs.Status = stashv1beta1.BackupSessionStatus{SessionStatus: stashv1beta1.SessionStatus{Phase: stashv1beta1.SessionRunning},
 		Targets: []stashv1beta1.BackupTargetStatus{{Ref: pvc, TotalHosts: ptr.To(totalHosts), Phase: stashv1beta1.TargetBackupRunning}}}
 	if err := c.Status().Update(ctx, bs); err != nil {
 		t.Fatal(err)
 	}
-	rs.Status = stashv1beta1.RestoreSessionStatus{Phase: stashv1beta1.RestoreSessionRunning, TotalHosts: ptr.To[int32](1)}
+	rs.Status = stashv1beta1.RestoreSessionStatus{SessionStatus: stashv1beta1.SessionStatus{Phase: stashv1beta1.SessionRunning}, TotalHosts: ptr.To[int32](1)}
 	if err := c.Status().Update(ctx, rs); err != nil {
 		t.Fatal(err)
 	}

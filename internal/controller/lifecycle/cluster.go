@@ -1,0 +1,208 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/controller/inputs"
+	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/session"
+)
+
+// Readers are the two ways to read the cluster. Cached is the manager's
+// informer cache: cheap, but it may not yet hold an object created a moment
+// ago. Direct reads the API server. Verdicts that cannot be taken back
+// (InvokerNotFound, JobCreationFailed, JobDeleted) are confirmed with Direct
+// before they are given, so that a lagging cache never fails a session.
+type Readers struct {
+	Cached client.Reader
+	Direct client.Reader
+}
+
+// GetConfirmed gets key into obj, and reports whether it exists.
+func (r Readers) GetConfirmed(ctx context.Context, key client.ObjectKey, obj client.Object) (bool, error) {
+	err := r.Cached.Get(ctx, key, obj)
+	if apierrors.IsNotFound(err) {
+		err = r.Direct.Get(ctx, key, obj)
+	}
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get %T %s: %w", obj, key, err)
+	}
+	return true, nil
+}
+
+// Observe returns the session's Job, named job, and the newest of its pods.
+// The Job is nil when it does not exist, or when the Job of that name is
+// not the session's (one left by an earlier session of the same name that
+// the garbage collector has not removed yet); the pod is nil before it
+// exists.
+func (r Readers) Observe(ctx context.Context, namespace, job string, session types.UID) (*batchv1.Job, *corev1.Pod, error) {
+	var j batchv1.Job
+	found, err := r.GetConfirmed(ctx, client.ObjectKey{Namespace: namespace, Name: job}, &j)
+	if err != nil || !found || !controlledBy(&j, session) {
+		return nil, nil, err
+	}
+	var pods corev1.PodList
+	if err := r.Cached.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabels{batchv1.JobNameLabel: job}); err != nil {
+		return nil, nil, fmt.Errorf("list pods of Job %s/%s: %w", namespace, job, err)
+	}
+	var newest *corev1.Pod
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if !controlledBy(p, j.UID) {
+			continue
+		}
+		if newest == nil || newest.CreationTimestamp.Before(&p.CreationTimestamp) ||
+			(newest.CreationTimestamp.Equal(&p.CreationTimestamp) && newest.Name < p.Name) {
+			newest = p
+		}
+	}
+	return &j, newest, nil
+}
+
+func controlledBy(obj metav1.Object, owner types.UID) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == owner
+}
+
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps;persistentvolumeclaims,verbs=get
+
+// MissingSources names the volume sources of a pod that do not exist in
+// namespace: the Secrets, ConfigMaps (both unless optional) and claims its
+// volumes name, as `Secret "x" (volume "y")`. Only their metadata is read,
+// from the API server (the operator caches none of them).
+func (r Readers) MissingSources(ctx context.Context, pod *corev1.PodSpec, namespace string) ([]string, error) {
+	var missing []string
+	for _, v := range pod.Volumes {
+		var kind, name string
+		switch {
+		case v.Secret != nil && !ptr.Deref(v.Secret.Optional, false):
+			kind, name = "Secret", v.Secret.SecretName
+		case v.ConfigMap != nil && !ptr.Deref(v.ConfigMap.Optional, false):
+			kind, name = "ConfigMap", v.ConfigMap.Name
+		case v.PersistentVolumeClaim != nil:
+			kind, name = "PersistentVolumeClaim", v.PersistentVolumeClaim.ClaimName
+		default:
+			continue
+		}
+		meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: kind}}
+		err := r.Direct.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, meta)
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, fmt.Sprintf("%s %q (volume %q)", kind, name, v.Name))
+		case err != nil:
+			return nil, fmt.Errorf("look for %s %s/%s of volume %q: %w", kind, namespace, name, v.Name, err)
+		}
+	}
+	return missing, nil
+}
+
+// JobRefused is the verdict on a session whose Job the API server refused
+// for good: invalid, or forbidden by an admission policy. Retrying cannot
+// help, and a session left without a phase would, under concurrencyPolicy
+// Forbid, make every later tick skip. A quota that is exceeded for now is
+// not final: it is retried.
+func JobRefused(err error) (session.Verdict, bool) {
+	final := apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) ||
+		(apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "exceeded quota"))
+	if !final {
+		return session.Verdict{}, false
+	}
+	return session.Failed(stashv1beta1.ReasonJobCreationFailed, "the API server refused the Job: "+err.Error()), true
+}
+
+// CreateJob creates the session's Job. The name is the session's, so a
+// second create (a retry, a restarted operator) finds the first Job and is
+// a success; a Job of that name that another object controls is an error
+// until it is gone.
+func CreateJob(ctx context.Context, c client.Client, direct client.Reader, job *batchv1.Job) error {
+	owner := metav1.GetControllerOf(job)
+	switch err := c.Create(ctx, job.DeepCopy()); {
+	case err == nil:
+		return nil
+	case !apierrors.IsAlreadyExists(err):
+		return fmt.Errorf("create Job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	var existing batchv1.Job
+	if err := direct.Get(ctx, client.ObjectKeyFromObject(job), &existing); err != nil {
+		return fmt.Errorf("get existing Job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	if owner == nil || !controlledBy(&existing, owner.UID) {
+		return fmt.Errorf("a Job %s/%s already exists and belongs to another object; waiting for it to be deleted", job.Namespace, job.Name)
+	}
+	return nil
+}
+
+// Resolved is a Job ready to create, with what the session's status and
+// RBAC need from the resolution.
+type Resolved struct {
+	*resolve.Result
+	// Steps are the Job's steps before it runs, with their Functions.
+	Steps []stashv1beta1.StepStatus
+	// RepositorySecret is the Repository's storage Secret.
+	RepositorySecret string
+	// Target is what the Job backs up or restores into.
+	Target stashv1beta1.TargetRef
+}
+
+// Resolve reads the Tasks, Functions and the Repository that invoker names
+// and resolves the Job of session s. Problems the user must fix come back
+// as resolve.Errors; they are confirmed against the API server first.
+func (r Readers) Resolve(ctx context.Context, invoker client.Object, s Session, opts resolve.Options) (*Resolved, error) {
+	res, err := resolveWith(ctx, r.Cached, invoker, s, opts)
+	var problems resolve.Errors
+	if errors.As(err, &problems) {
+		res, err = resolveWith(ctx, r.Direct, invoker, s, opts)
+	}
+	return res, err
+}
+
+func resolveWith(ctx context.Context, c client.Reader, invoker client.Object, s Session, opts resolve.Options) (*Resolved, error) {
+	refs := resolve.RefsOf(invoker)
+	cat, err := inputs.Catalog(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := inputs.Repository(ctx, c, s.GetNamespace(), refs.Repository)
+	if err != nil {
+		return nil, err
+	}
+	res, err := resolve.Session(cat, invoker, s, repo, opts)
+	if err != nil {
+		return nil, err
+	}
+	var stepNames []string
+	if t := cat.Tasks[refs.Task]; t != nil {
+		for _, s := range t.Spec.Steps {
+			stepNames = append(stepNames, s.Name)
+		}
+	}
+	spec := res.Job.Spec.Template.Spec
+	return &Resolved{Result: res, Steps: session.Steps(spec, session.StepFunctions(spec, stepNames), nil),
+		RepositorySecret: repo.Spec.Backend.StorageSecretName, Target: refs.Target}, nil
+}
+
+// ResolveFailure is the verdict on a resolution that found problems the
+// user must fix: the session fails with every problem, one per line. Other
+// errors (the API server did not answer) are not verdicts: retry them.
+func ResolveFailure(err error) (session.Verdict, bool) {
+	var problems resolve.Errors
+	if !errors.As(err, &problems) {
+		return session.Verdict{}, false
+	}
+	return session.Failed(stashv1beta1.ReasonJobCreationFailed, "the Job cannot be created:\n"+err.Error()), true
+}

@@ -1,0 +1,83 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/stash-operator/stash/internal/naming"
+)
+
+// register registers a session controller named name: it reconciles the
+// sessions of kind, the Jobs they control, and the pods of those Jobs,
+// which carry the kind's invoker-kind label. A pod's status (a step that
+// ends, an image that cannot be pulled) changes long before its Job's does.
+func register(mgr ctrl.Manager, name string, kind Kind, r reconcile.Reconciler) error {
+	session := kind.New()
+	gvk, err := apiutil.GVKForObject(session, mgr.GetScheme())
+	if err != nil {
+		return fmt.Errorf("set up controller %s: %w", name, err)
+	}
+	jobPods := predicate.NewPredicateFuncs(func(obj client.Object) bool {
+		l := obj.GetLabels()
+		return l[naming.InvokerKindLabel] == kind.InvokerKind && l[batchv1.JobNameLabel] != ""
+	})
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		For(session).
+		Owns(&batchv1.Job{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToSession(mgr.GetClient(), gvk.GroupKind())),
+			builder.WithPredicates(jobPods)).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("set up controller %s: %w", name, err)
+	}
+	return nil
+}
+
+// podToSession maps a Job's pod to the session that controls the Job.
+func podToSession(c client.Reader, session schema.GroupKind) handler.MapFunc {
+	return func(ctx context.Context, pod client.Object) []reconcile.Request {
+		ref := metav1.GetControllerOf(pod)
+		if ref == nil || ref.Kind != "Job" {
+			return nil
+		}
+		var job batchv1.Job
+		if err := c.Get(ctx, client.ObjectKey{Namespace: pod.GetNamespace(), Name: ref.Name}, &job); err != nil || job.UID != ref.UID {
+			return nil // the Job's own event reconciles the session once the cache has it
+		}
+		owner := metav1.GetControllerOf(&job)
+		if owner == nil || schema.FromAPIVersionAndKind(owner.APIVersion, owner.Kind).GroupKind() != session {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: job.Namespace, Name: owner.Name}}}
+	}
+}
+
+// CacheByObject is an optional setting of the manager's cache (its
+// Options.Cache.ByObject): it keeps only the Jobs and pods of sessions,
+// which carry the invoker-kind label, instead of every Job and pod of the
+// cluster. Use it only if no other controller of the manager reads other
+// Jobs or pods through the cache.
+func CacheByObject() map[client.Object]cache.ByObject {
+	req, err := labels.NewRequirement(naming.InvokerKindLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant, valid label key
+	}
+	sel := labels.NewSelector().Add(*req)
+	return map[client.Object]cache.ByObject{&batchv1.Job{}: {Label: sel}, &corev1.Pod{}: {Label: sel}}
+}

@@ -1,0 +1,213 @@
+package function
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/stash-operator/stash/api/stash/v1alpha1"
+	"github.com/stash-operator/stash/internal/kube"
+	"github.com/stash-operator/stash/internal/naming"
+	"github.com/stash-operator/stash/internal/restic"
+	"github.com/stash-operator/stash/internal/testenv"
+)
+
+// leaveLock makes restic, on a host named host, hold a lock of the
+// repository of s and dies by SIGKILL, as a backup does whose pod is
+// deleted: the lock stays behind. (A UTS namespace gives restic the host
+// name it writes into the lock.)
+func leaveLock(t *testing.T, s Setup, host string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.Unavailable(t, "root (unshare --uts, to give restic another host name)")
+	}
+	repo, err := s.NewRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "RESTIC_REPOSITORY="+s.Bucket, "RESTIC_PASSWORD_FILE="+filepath.Join(s.SecretDir, "RESTIC_PASSWORD"))
+	// backup --stdin holds its lock while it waits for input that never ends.
+	cmd := exec.Command("unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$1" backup --stdin --stdin-filename x --no-cache`, host, s.ResticBinary)
+	cmd.Env = env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	ctx := context.Background()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		locks, err := repo.Locks(ctx)
+		if err == nil && len(locks) == 1 && locks[0].Hostname == host {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restic on %s took no lock (locks %+v, %v)", host, locks, err)
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+// A backup killed in a pod that is gone leaves its lock; the next backup
+// removes it at once, because the lock's pod has ended, instead of waiting
+// out restic's lock wait and failing. A lock whose holder cannot be known
+// is respected.
+func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
+	cp := testenv.Shared(t)
+	c, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "locks-"}}
+	if err := c.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	// The Job of the killed backup is still there; its pod is not.
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "stash-backup-nightly-1767225600-0", Namespace: ns.Name,
+		Labels: map[string]string{naming.ManagedByLabel: naming.ManagedByStash}},
+		Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}}}
+	if err := c.Create(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := map[string]struct {
+		host      string
+		respected bool // the lock stays and the backup fails on it
+	}{
+		"the lock of a pod of an ended Job is removed": {host: job.Name + "-x7k2q"},
+		"the lock of an unknown host is respected":     {host: "some-other-machine", respected: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := localSetup(t, testPassword)
+			s.Retention = v1alpha1.RetentionPolicy{KeepLast: 1, Prune: true} // forget and prune need the repository alone
+			s.PodNamespace = ns.Name
+			s.LockHolder = PodHolder(c, ns.Name)
+			s.LockWait = 5 * time.Second
+			data := t.TempDir()
+			if err := os.WriteFile(filepath.Join(data, "f"), []byte("data"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			repo, err := s.NewRepo()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := repo.OpenOrInit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			leaveLock(t, s, tc.host)
+
+			start := time.Now()
+			out := BackupPVC(ctx, BackupPVCOptions{Setup: s, BackupPaths: []string{data}})
+			host := out.HostBackupStats[0]
+			if !tc.respected {
+				if host.Phase != "Succeeded" {
+					t.Fatalf("backup %s: %s", host.Phase, host.Error)
+				}
+				if locks, err := repo.Locks(ctx); err != nil || len(locks) != 0 {
+					t.Fatalf("locks left: %+v (%v)", locks, err)
+				}
+				t.Logf("backup with the dead lock removed took %s", time.Since(start).Round(time.Millisecond))
+				return
+			}
+			if host.Phase != "Failed" || !strings.Contains(host.Error, "locked") {
+				t.Fatalf("backup %s (%s); want Failed, the repository locked", host.Phase, host.Error)
+			}
+			if locks, err := repo.Locks(ctx); err != nil || len(locks) != 1 || locks[0].Hostname != tc.host {
+				t.Fatalf("the respected lock is gone: %+v (%v)", locks, err)
+			}
+		})
+	}
+}
+
+func TestPodHolder(t *testing.T) {
+	cp := testenv.Shared(t)
+	c, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "holders-"}}
+	if err := c.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	pod := func(name string, phase corev1.PodPhase, running bool, finalizer bool) {
+		t.Helper()
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}
+		if finalizer {
+			p.Finalizers = []string{"test.stash.appscode.com/keep"}
+		}
+		if err := c.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		p.Status.Phase = phase
+		state := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137}}
+		if running {
+			state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: state}}
+		if err := c.Status().Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if finalizer {
+			if err := c.Delete(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				p.Finalizers = nil
+				_ = c.Update(context.Background(), p)
+			})
+		}
+	}
+	job := func(name string, ours bool) {
+		t.Helper()
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
+			Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}}}
+		if ours {
+			j.Labels = map[string]string{naming.ManagedByLabel: naming.ManagedByStash}
+		}
+		if err := c.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod("stash-backup-a-1-0-abcde", corev1.PodSucceeded, false, false)
+	pod("stash-backup-b-1-0-abcde", corev1.PodRunning, true, false)
+	pod("stash-backup-c-1-0-abcde", corev1.PodRunning, false, true) // being deleted, its containers stopped
+	pod("stash-backup-d-1-0-abcde", corev1.PodRunning, true, true)  // being deleted, still running
+	job("stash-backup-e-1-0", true)
+	job("other-job", false)
+
+	holder := PodHolder(c, ns.Name)
+	for host, want := range map[string]restic.Holder{
+		"stash-backup-a-1-0-abcde": restic.HolderGone,
+		"stash-backup-b-1-0-abcde": restic.HolderRuns,
+		"stash-backup-c-1-0-abcde": restic.HolderGone,
+		"stash-backup-d-1-0-abcde": restic.HolderRuns,
+		"stash-backup-e-1-0-x7k2q": restic.HolderGone,    // its Job is ours, the pod is gone
+		"other-job-x7k2q":          restic.HolderUnknown, // not a Job of stash
+		"stash-backup-f-1-0-x7k2q": restic.HolderUnknown, // no such Job here: another namespace's?
+		"laptop":                   restic.HolderUnknown,
+		"":                         restic.HolderUnknown,
+	} {
+		if got := holder(ctx, host); got != want {
+			t.Errorf("holder of %q = %d, want %d", host, got, want)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package naming
+
+import "maps"
+
+// Labels the operator puts on everything it creates for a session: its
+// Jobs and their pods, and the invoker's ServiceAccount, Role and
+// RoleBinding. The first two are Stash's; the invoker ones name the object
+// whose Task the Job runs.
+const (
+	ManagedByLabel   = "app.kubernetes.io/managed-by"
+	ComponentLabel   = "app.kubernetes.io/component"
+	ManagedByStash   = "stash.appscode.com"
+	InvokerKindLabel = "stash.appscode.com/invoker-kind"
+	InvokerNameLabel = "stash.appscode.com/invoker-name"
+)
+
+// The containers the resolver adds around a Task's steps for the invoker's
+// hooks, named as Stash names them; they run no Function.
+const (
+	PreTaskHookContainer  = "pre-task-hook"
+	PostTaskHookContainer = "post-task-hook"
+)
+
+// SessionKind is how the objects of one kind of session are named: a
+// backup (BackupSession) or a restore (RestoreSession).
+type SessionKind struct {
+	// Component is the app.kubernetes.io/component of the session's Jobs
+	// and accounts, and the first part of their names.
+	Component string
+	// Kind of the session object.
+	Kind string
+	// jobSuffix ends a Job's name: Stash names a backup Job after the index
+	// of its target (always 0 for a BackupConfiguration), a restore Job not.
+	jobSuffix string
+}
+
+// The two session kinds.
+var (
+	Backup  = SessionKind{Component: "stash-backup", Kind: "BackupSession", jobSuffix: "0"}
+	Restore = SessionKind{Component: "stash-restore", Kind: "RestoreSession"}
+)
+
+// JobName is the name of the Job of session.
+func (k SessionKind) JobName(session string) string {
+	if k.jobSuffix == "" {
+		return Join(k.Component, DNSLabel(session))
+	}
+	return Join(k.Component, DNSLabel(session), k.jobSuffix)
+}
+
+// ServiceAccountName is the account the operator creates for the Jobs of
+// invoker (a BackupConfiguration, or the RestoreSession itself).
+func (k SessionKind) ServiceAccountName(invoker string) string {
+	return Join(k.Component, DNSLabel(invoker))
+}
+
+// Labels are the labels of the session's Jobs, their pods and the invoker's
+// account: the invoker's own labels, then ours.
+func (k SessionKind) Labels(invokerKind, invokerName string, invokerLabels map[string]string) map[string]string {
+	labels := maps.Clone(invokerLabels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[ManagedByLabel] = ManagedByStash
+	labels[ComponentLabel] = k.Component
+	labels[InvokerKindLabel] = invokerKind
+	labels[InvokerNameLabel] = Join(invokerName) // label values have the same 63 limit
+	return labels
+}
+
+// InterimClaimName is the PVC the operator creates from an
+// interimVolumeTemplate named template, for invoker.
+func InterimClaimName(template, invoker string) string {
+	return Join(template, invoker)
+}

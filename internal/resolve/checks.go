@@ -1,0 +1,117 @@
+package resolve
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+)
+
+// What the resolver refuses before building a Job: what Kubernetes would
+// reject when the Job is created, and what the invoker asks for that this
+// version does not do. Either would otherwise be accepted and then fail at
+// 2 a.m., or worse, be ignored in silence.
+
+// initContainerForbidden names the container fields Kubernetes forbids on an
+// init container (it accepts probes only on restartable sidecars), with the
+// path under a runtimeSettings.container where a user sets each.
+var initContainerForbidden = []struct {
+	field string
+	set   func(c *corev1.Container) bool
+}{
+	{"livenessProbe", func(c *corev1.Container) bool { return c.LivenessProbe != nil }},
+	{"readinessProbe", func(c *corev1.Container) bool { return c.ReadinessProbe != nil }},
+	{"startupProbe", func(c *corev1.Container) bool { return c.StartupProbe != nil }},
+	{"lifecycle", func(c *corev1.Container) bool { return c.Lifecycle != nil }},
+}
+
+// checkInitContainers reports every field that would put a probe or a
+// lifecycle hook on an init container: a Function's runtimeSettings for any
+// step but the last, or the invoker's runtimeSettings.container (applied to
+// every container) when the Job has more than one (steps and hooks).
+func checkInitContainers(inv *invoker, task string, steps []step) Errors {
+	var errs Errors
+	why := "Kubernetes allows probes and lifecycle hooks only on a Job's main container, and every step but the last runs as an init-container"
+	for _, s := range steps[:len(steps)-1] {
+		for _, f := range initContainerForbidden {
+			if f.set(&s.container) {
+				errs = append(errs, &FieldError{Object: fmt.Sprintf("task %q", task), Step: s.index, Function: s.function,
+					Field: "spec.runtimeSettings." + f.field, Err: fmt.Errorf("%s: remove it from the Function, or make it the Task's last step", why)})
+			}
+		}
+	}
+	containers := len(steps)
+	if inv.preHook != nil {
+		containers++
+	}
+	if inv.postHook != nil {
+		containers++
+	}
+	if c := inv.runtimeSettings.Container; c != nil && containers > 1 {
+		probe := corev1.Container{LivenessProbe: c.LivenessProbe, ReadinessProbe: c.ReadinessProbe, Lifecycle: c.Lifecycle}
+		for _, f := range initContainerForbidden {
+			if f.set(&probe) {
+				errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: "spec.runtimeSettings.container." + f.field,
+					Err: fmt.Errorf("%s, and runtimeSettings.container applies to every step: remove it", why)})
+			}
+		}
+	}
+	return errs
+}
+
+// TargetKinds are the target kinds this version backs up and restores, by
+// API group (core is "").
+var TargetKinds = map[string][]string{
+	"":                        {"PersistentVolumeClaim"},
+	"appcatalog.appscode.com": {"AppBinding"},
+}
+
+// checkUnsupported reports what the invoker asks for that nothing here
+// does: CSI volume snapshots, and a target of a kind no Task handles.
+func checkUnsupported(inv *invoker) Errors {
+	var errs Errors
+	if inv.driver == stashv1beta1.VolumeSnapshotter {
+		errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: "spec.driver",
+			Err: fmt.Errorf("driver VolumeSnapshotter (CSI VolumeSnapshots) is not supported yet: use driver Restic (the default) with a Task")})
+	}
+	if inv.snapshotClass != "" {
+		errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: "spec.target.snapshotClassName",
+			Err: fmt.Errorf("volume snapshots are not supported yet, so a snapshot class has no effect: remove it")})
+	}
+	if ref := inv.target; ref.Kind != "" && !supportedKind(ref) {
+		errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: "spec.target.ref",
+			Err: fmt.Errorf("%s %q (apiVersion %q) is not a kind this version backs up or restores: use one of %s", ref.Kind, ref.Name, ref.APIVersion, kindList())})
+	}
+	return errs
+}
+
+func supportedKind(ref stashv1beta1.TargetRef) bool {
+	group, _, _ := strings.Cut(ref.APIVersion, "/")
+	if !strings.Contains(ref.APIVersion, "/") {
+		group = "" // "v1" is the core group
+	}
+	for _, k := range TargetKinds[group] {
+		if k == ref.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+func kindList() string {
+	var kinds []string
+	for group, ks := range TargetKinds {
+		for _, k := range ks {
+			if group == "" {
+				kinds = append(kinds, k+" (v1)")
+			} else {
+				kinds = append(kinds, k+" ("+group+")")
+			}
+		}
+	}
+	sort.Strings(kinds)
+	return strings.Join(kinds, ", ")
+}
