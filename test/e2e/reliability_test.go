@@ -66,9 +66,11 @@ func TestKilledBackupThenAGoodOne(t *testing.T) {
 		return jsonpath(t, ns, "backupsession", bs, ".status.steps[0].phase") == "Running", nil
 	})
 	pod := strings.TrimSpace(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", "job-name", "-o", "jsonpath={.items[0].metadata.name}"))
-	// The container's first process (stash) cannot be killed from inside its
-	// PID namespace; restic, its child, can.
-	killRestic := `for p in /proc/[0-9]*; do case "$(readlink "$p/exe" 2>/dev/null)" in */restic) kill -9 "${p#/proc/}" && echo "killed ${p#/proc/}" ;; esac; done`
+	// restic's backup, not the commands before it. The container's first
+	// process (stash) cannot be killed from inside its PID namespace;
+	// restic, its child, can.
+	killRestic := `for p in /proc/[0-9]*; do case "$(readlink "$p/exe" 2>/dev/null)" in */restic)
+  if tr '\0' ' ' < "$p/cmdline" | grep -q ' backup '; then kill -9 "${p#/proc/}" && echo "killed ${p#/proc/}"; fi ;; esac; done`
 	waitFor(t, 2*time.Minute, "restic killed in pod "+pod, func() (bool, error) {
 		out, err := kubectl(t, "", "-n", ns, "exec", pod, "-c", "pvc-backup-0", "--", "sh", "-c", killRestic)
 		return err == nil && strings.Contains(out, "killed"), nil
