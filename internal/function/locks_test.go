@@ -13,10 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stash-operator/stash/api/stash/v1alpha1"
-	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/restic"
 	"github.com/stash-operator/stash/internal/testenv"
@@ -66,24 +64,11 @@ func leaveLock(t *testing.T, s Setup, host string) {
 // out restic's lock wait and failing. A lock whose holder cannot be known
 // is respected.
 func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
-	cp := testenv.Shared(t)
-	c, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "locks-"}}
-	if err := c.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	e := testenv.NewEnv(t, time.Now())
+	ctx := e.Ctx
 	// The Job of the killed backup is still there; its pod is not.
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "stash-backup-nightly-1767225600-0", Namespace: ns.Name,
-		Labels: map[string]string{naming.ManagedByLabel: naming.ManagedByStash}},
-		Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
-			Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}}}
-	if err := c.Create(ctx, job); err != nil {
-		t.Fatal(err)
-	}
+	job := stashJob("stash-backup-nightly-1767225600-0", true)
+	e.Create(job)
 
 	tests := map[string]struct {
 		host      string
@@ -96,8 +81,8 @@ func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := localSetup(t, testPassword)
 			s.Retention = v1alpha1.RetentionPolicy{KeepLast: 1, Prune: true} // forget and prune need the repository alone
-			s.PodNamespace = ns.Name
-			s.LockHolder = PodHolder(c, ns.Name)
+			s.PodNamespace = e.Namespace
+			s.LockHolder = PodHolder(e.Client, e.Namespace)
 			s.LockWait = 5 * time.Second
 			data := t.TempDir()
 			if err := os.WriteFile(filepath.Join(data, "f"), []byte("data"), 0o644); err != nil {
@@ -135,66 +120,49 @@ func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
 	}
 }
 
+// stashJob is a suspended Job, labelled as stash's when ours.
+func stashJob(name string, ours bool) *batchv1.Job {
+	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}}}
+	if ours {
+		j.Labels = map[string]string{naming.ManagedByLabel: naming.ManagedByStash}
+	}
+	return j
+}
+
 func TestPodHolder(t *testing.T) {
-	cp := testenv.Shared(t)
-	c, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "holders-"}}
-	if err := c.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	e := testenv.NewEnv(t, time.Now())
 	pod := func(name string, phase corev1.PodPhase, running bool, finalizer bool) {
 		t.Helper()
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}
 		if finalizer {
 			p.Finalizers = []string{"test.stash.appscode.com/keep"}
 		}
-		if err := c.Create(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		p.Status.Phase = phase
+		e.Create(p)
 		state := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137}}
 		if running {
 			state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
 		}
-		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: state}}
-		if err := c.Status().Update(ctx, p); err != nil {
-			t.Fatal(err)
-		}
+		e.UpdateStatus(p, func() {
+			p.Status.Phase = phase
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: state}}
+		})
 		if finalizer {
-			if err := c.Delete(ctx, p); err != nil {
+			if err := e.Client.Delete(e.Ctx, p); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() {
-				p.Finalizers = nil
-				_ = c.Update(context.Background(), p)
-			})
-		}
-	}
-	job := func(name string, ours bool) {
-		t.Helper()
-		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
-			Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
-				Containers: []corev1.Container{{Name: "c", Image: "stash:test"}}}}}}
-		if ours {
-			j.Labels = map[string]string{naming.ManagedByLabel: naming.ManagedByStash}
-		}
-		if err := c.Create(ctx, j); err != nil {
-			t.Fatal(err)
+			t.Cleanup(func() { e.Update(p, func() { p.Finalizers = nil }) })
 		}
 	}
 	pod("stash-backup-a-1-0-abcde", corev1.PodSucceeded, false, false)
 	pod("stash-backup-b-1-0-abcde", corev1.PodRunning, true, false)
 	pod("stash-backup-c-1-0-abcde", corev1.PodRunning, false, true) // being deleted, its containers stopped
 	pod("stash-backup-d-1-0-abcde", corev1.PodRunning, true, true)  // being deleted, still running
-	job("stash-backup-e-1-0", true)
-	job("other-job", false)
+	e.Create(stashJob("stash-backup-e-1-0", true), stashJob("other-job", false))
 
-	holder := PodHolder(c, ns.Name)
+	holder := PodHolder(e.Client, e.Namespace)
 	for host, want := range map[string]restic.Holder{
 		"stash-backup-a-1-0-abcde": restic.HolderGone,
 		"stash-backup-b-1-0-abcde": restic.HolderRuns,
@@ -206,7 +174,7 @@ func TestPodHolder(t *testing.T) {
 		"laptop":                   restic.HolderUnknown,
 		"":                         restic.HolderUnknown,
 	} {
-		if got := holder(ctx, host); got != want {
+		if got := holder(e.Ctx, host); got != want {
 			t.Errorf("holder of %q = %d, want %d", host, got, want)
 		}
 	}

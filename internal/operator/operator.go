@@ -14,6 +14,7 @@ import (
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
 	"github.com/stash-operator/stash/internal/controller/backupsession"
 	"github.com/stash-operator/stash/internal/controller/catalogsetup"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/controller/restoresession"
@@ -49,15 +50,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := mgr.Add(&catalogsetup.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
 		return fmt.Errorf("add the catalog installer: %w", err)
 	}
-	if err := (&repository.Reconciler{Client: mgr.GetClient(), Clock: o.Clock, Recorder: mgr.GetEventRecorder("stash-repository"),
-		Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
+	if err := (&repository.Reconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository controller: %w", err)
 	}
-	if err := (&backupconfiguration.Reconciler{Client: mgr.GetClient(), Clock: o.Clock,
-		Recorder: mgr.GetEventRecorder("stash-backupconfiguration"), ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
+	if err := (&backupconfiguration.Reconciler{Deps: deps.Deps{Clock: o.Clock}, ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)
 	}
-	runner := lifecycle.Runner{Clock: o.Clock, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod,
+	runner := lifecycle.Runner{Deps: deps.Deps{Clock: o.Clock}, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod,
 		PodStartTimeout: o.PodStartTimeout}
 	if err := (&backupsession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupSession controller: %w", err)

@@ -122,15 +122,22 @@ func (e *Env) With(t *testing.T) *Env {
 // mutate changed it; a conflict (the controller wrote meanwhile) is retried.
 func (e *Env) UpdateStatus(obj client.Object, mutate func()) {
 	e.T.Helper()
+	e.write(obj, mutate, func(o client.Object) error { return e.Client.Status().Update(e.Ctx, o) })
+}
+
+// write applies change to the current version of obj, read again by its
+// name, and writes it with put; a conflict is retried.
+func (e *Env) write(obj client.Object, change func(), put func(client.Object) error) {
+	e.T.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := e.Get(obj.GetName(), obj); err != nil {
 			return err
 		}
-		mutate()
-		return e.Client.Status().Update(e.Ctx, obj)
+		change()
+		return put(obj)
 	})
 	if err != nil {
-		e.T.Fatalf("write the status of %T %s: %v", obj, obj.GetName(), err)
+		e.T.Fatalf("write %T %s: %v", obj, obj.GetName(), err)
 	}
 }
 
@@ -286,16 +293,7 @@ func (e *Env) WaitForPhase(session interface {
 // name, and writes it; a conflict is retried.
 func (e *Env) Update(obj client.Object, change func()) {
 	e.T.Helper()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := e.Get(obj.GetName(), obj); err != nil {
-			return err
-		}
-		change()
-		return e.Client.Update(e.Ctx, obj)
-	})
-	if err != nil {
-		e.T.Fatalf("update %T %s: %v", obj, obj.GetName(), err)
-	}
+	e.write(obj, change, func(o client.Object) error { return e.Client.Update(e.Ctx, o) })
 }
 
 // Exists reads obj by its name and reports whether it exists.

@@ -21,6 +21,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/testenv"
 )
@@ -81,7 +82,7 @@ func newHarness(t *testing.T, now time.Time) *harness {
 func (h *harness) startManager() {
 	h.t.Helper()
 	h.stop = h.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
-		r := &backupconfiguration.Reconciler{Client: mgr.GetClient(), Clock: clk, Recorder: mgr.GetEventRecorder("stash-test")}
+		r := &backupconfiguration.Reconciler{Deps: deps.Deps{Clock: clk}}
 		return r.SetupWithManager(mgr)
 	})
 }

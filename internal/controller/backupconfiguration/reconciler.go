@@ -25,14 +25,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/naming"
@@ -52,16 +51,11 @@ const invokerKind = "BackupConfiguration"
 
 // Reconciler reconciles BackupConfigurations.
 type Reconciler struct {
-	Client client.Client
-	// APIReader reads around the cache where a stale read would be wrong
-	// (a session this controller may have just created). SetupWithManager
-	// sets the manager's when nil.
-	APIReader client.Reader
-	// Clock tells the time; SetupWithManager sets the real one when nil.
-	Clock clock.PassiveClock
-	// Recorder records events on BackupConfigurations; SetupWithManager sets
-	// the manager's when nil.
-	Recorder events.EventRecorder
+	// Client, APIReader (reads around the cache where a stale read would be
+	// wrong: a session this controller may have just created; and Secrets),
+	// Clock and Recorder (events on BackupConfigurations); SetupWithManager
+	// sets those left empty from the manager.
+	deps.Deps
 	// ResolveOptions shape the dry-run Job, as they shape the real one.
 	ResolveOptions resolve.Options
 

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/naming"
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
 // start runs the controller with the default catalog and testdata/file.
 func start(t *testing.T, file string) *testenv.Env {
 	return testenv.Start(t, func(mgr ctrl.Manager, clk clock.PassiveClock) error {
-		return (&Reconciler{Runner: lifecycle.Runner{Clock: clk, ResolveOptions: testenv.ResolveOptions}}).SetupWithManager(mgr)
+		return (&Reconciler{Runner: lifecycle.Runner{Deps: deps.Deps{Clock: clk}, ResolveOptions: testenv.ResolveOptions}}).SetupWithManager(mgr)
 	}, "testdata/"+file)
 }
 

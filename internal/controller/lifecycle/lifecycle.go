@@ -16,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +23,7 @@ import (
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/controller/jobrbac"
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/metrics"
@@ -67,15 +66,10 @@ type Kind struct {
 // those left empty from the manager. ResolveOptions is the one the operator
 // must set.
 type Runner struct {
-	// Client reads through the manager's cache and writes to the API server.
-	Client client.Client
-	// APIReader reads the API server directly; it confirms that something
-	// is missing before a session fails for it.
-	APIReader client.Reader
-	// Clock tells the time of timeouts, durations and conditions.
-	Clock clock.PassiveClock
-	// Recorder records the Events of phase changes.
-	Recorder events.EventRecorder
+	// Client, APIReader (confirms that something is missing before a
+	// session fails for it), Clock and Recorder (the Events of phase
+	// changes).
+	deps.Deps
 	// ResolveOptions shape every Job (image, pull policy, pushgateway).
 	ResolveOptions resolve.Options
 	// ImagePullGracePeriod is how long a step may wait for its image;
@@ -119,18 +113,7 @@ const jobHost = "host-0"
 // and the Jobs' pods.
 func (r *Runner) Setup(mgr ctrl.Manager, name string, kind Kind) error {
 	r.kind = kind
-	if r.Client == nil {
-		r.Client = mgr.GetClient()
-	}
-	if r.APIReader == nil {
-		r.APIReader = mgr.GetAPIReader()
-	}
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
-	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorder(name)
-	}
+	r.Default(mgr, name)
 	return register(mgr, name, kind, r)
 }
 

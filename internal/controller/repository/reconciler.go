@@ -12,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -21,6 +19,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/metrics"
 )
 
@@ -29,9 +28,10 @@ const Finalizer = "stash.appscode.com/wipe-out"
 
 // Reconciler of Repositories.
 type Reconciler struct {
-	Client     client.Client
-	Clock      clock.PassiveClock
-	Recorder   events.EventRecorder
+	// Client, Clock and Recorder; SetupWithManager sets those left empty
+	// from the manager.
+	deps.Deps
+	// Image and PullPolicy of the wipe-out Job.
 	Image      string
 	PullPolicy corev1.PullPolicy
 }
@@ -44,6 +44,7 @@ type Reconciler struct {
 
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.Default(mgr, "stash-repository")
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("repository").
 		For(&stashv1alpha1.Repository{}).

@@ -18,6 +18,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/testenv"
 )
 
@@ -26,8 +27,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
 func start(t *testing.T) *testenv.Env {
 	e := testenv.NewEnv(t, time.Now())
 	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
-		return (&Reconciler{Client: mgr.GetClient(), Clock: clk, Recorder: mgr.GetEventRecorder("stash-repository"),
-			Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}).SetupWithManager(mgr)
+		return (&Reconciler{Deps: deps.Deps{Clock: clk}, Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}).SetupWithManager(mgr)
 	})
 	return e
 }

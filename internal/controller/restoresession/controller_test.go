@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/naming"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
 // start runs the controller with the default catalog and the Repository.
 func start(t *testing.T) *testenv.Env {
 	return testenv.Start(t, func(mgr ctrl.Manager, clk clock.PassiveClock) error {
-		return (&Reconciler{Runner: lifecycle.Runner{Clock: clk, ResolveOptions: testenv.ResolveOptions}}).SetupWithManager(mgr)
+		return (&Reconciler{Runner: lifecycle.Runner{Deps: deps.Deps{Clock: clk}, ResolveOptions: testenv.ResolveOptions}}).SetupWithManager(mgr)
 	}, "testdata/pvc-restore.yaml")
 }
 
