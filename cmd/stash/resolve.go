@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/stash-operator/stash/internal/defaultcatalog"
@@ -104,14 +105,14 @@ func (o *resolveOptions) run(stdout, stderr io.Writer) error {
 	}
 
 	opts := resolve.Options{Image: o.image}
-	var res *resolve.Result
+	var results []*resolve.Result
 	switch {
 	case o.backupSession != "":
-		res, err = objs.ResolveBackupSession(o.namespace, o.backupSession, opts)
+		results, err = objs.ResolveBackupSession(o.namespace, o.backupSession, opts)
 	case o.restoreSession != "":
-		res, err = objs.ResolveRestoreSession(o.namespace, o.restoreSession, opts)
+		results, err = objs.ResolveRestoreSession(o.namespace, o.restoreSession, opts)
 	default:
-		res, err = objs.ResolveBackupConfiguration(o.namespace, o.backupConfiguration, time.Now(), opts)
+		results, err = objs.ResolveBackupConfiguration(o.namespace, o.backupConfiguration, time.Now(), opts)
 	}
 	if err != nil {
 		var all resolve.Errors
@@ -123,15 +124,37 @@ func (o *resolveOptions) run(stdout, stderr io.Writer) error {
 		}
 		return &exitError{code: 1, err: errors.New("")}
 	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
+	// A workload has a Job per host: YAML documents, or a JSON list.
 	var out []byte
+	seen := map[string]bool{}
+	var jobs []*batchv1.Job
+	for _, res := range results {
+		for _, w := range res.Warnings {
+			if !seen[w] {
+				fmt.Fprintln(stderr, "warning:", w)
+				seen[w] = true
+			}
+		}
+		jobs = append(jobs, res.Job)
+	}
 	if o.output == "json" {
-		out, err = json.MarshalIndent(res.Job, "", "  ")
+		var v any = jobs[0]
+		if len(jobs) > 1 {
+			v = jobs
+		}
+		out, err = json.MarshalIndent(v, "", "  ")
 		out = append(out, '\n')
 	} else {
-		out, err = yaml.Marshal(res.Job)
+		for i, job := range jobs {
+			y, merr := yaml.Marshal(job)
+			if merr != nil {
+				return merr
+			}
+			if i > 0 {
+				out = append(out, "---\n"...)
+			}
+			out = append(out, y...)
+		}
 	}
 	if err != nil {
 		return err
@@ -180,6 +203,9 @@ func addFile(objs *resolve.Objects, file, namespace string, stderr io.Writer) er
 	}
 	for _, doc := range docs {
 		obj, err := manifest.Decode(doc.JSON)
+		if errors.Is(err, manifest.ErrUnknownKind) {
+			obj, err = manifest.DecodeBuiltin(doc.JSON) // a workload target, its pods
+		}
 		if errors.Is(err, manifest.ErrUnknownKind) {
 			gvk, _ := manifest.GVK(doc.JSON)
 			fmt.Fprintf(stderr, "warning: %s: document %d: ignoring %s (not used by resolve)\n", file, doc.Index, gvk.Kind)

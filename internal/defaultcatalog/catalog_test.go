@@ -39,6 +39,19 @@ var wantTasks = map[string]struct {
 			"--source-hostname=${SOURCE_HOSTNAME:=}",
 		},
 	},
+	"workload-backup": {
+		direction: inBackup, command: "backup-pvc",
+		flags: []string{"--backup-paths=${TARGET_PATHS}"},
+	},
+	"workload-restore": {
+		direction: inRestore, command: "restore-pvc",
+		flags: []string{
+			"--restore-paths=${RESTORE_PATHS:=}",
+			"--default-paths=${TARGET_PATHS:=}",
+			"--snapshots=${RESTORE_SNAPSHOTS:=}",
+			"--source-hostname=${SOURCE_HOSTNAME:=}",
+		},
+	},
 	"postgres-backup-15": {
 		direction: inBackup, command: "backup-pg",
 		flags: []string{

@@ -101,6 +101,9 @@ type RestorePVCOptions struct {
 	RestorePaths []string
 	// Snapshots are snapshot ids to restore.
 	Snapshots []string
+	// DefaultPaths are restored from their latest snapshots when neither
+	// RestorePaths nor Snapshots is given: a workload's mount paths.
+	DefaultPaths []string
 	// SourceHostname is whose snapshots to restore; empty means Hostname.
 	SourceHostname string
 	// Target is where restored paths are rooted. Snapshots hold absolute
@@ -114,6 +117,7 @@ func (o *RestorePVCOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.RestorePaths, "restore-paths", nil, "paths to restore, comma separated")
 	fs.StringSliceVar(&o.Snapshots, "snapshots", nil, "snapshot ids to restore (default: the latest snapshot of each restore path)")
 	fs.StringVar(&o.SourceHostname, "source-hostname", "", "host whose snapshots are restored (default: --hostname)")
+	fs.StringSliceVar(&o.DefaultPaths, "default-paths", nil, "paths restored from their latest snapshots when neither --restore-paths nor --snapshots is given")
 }
 
 // RestorePVC restores the paths or snapshots. It never fails: a failure is
@@ -135,6 +139,11 @@ func RestorePVC(ctx context.Context, o RestorePVCOptions) RestoreOutput {
 		return fail(err)
 	}
 	snapshots := nonEmpty(o.Snapshots)
+	if len(paths) == 0 && len(snapshots) == 0 {
+		if paths, err = cleanPaths(o.DefaultPaths, "--default-paths"); err != nil {
+			return fail(err)
+		}
+	}
 	if len(paths) == 0 && len(snapshots) == 0 {
 		return fail(errors.New("nothing to restore: set --restore-paths or --snapshots"))
 	}

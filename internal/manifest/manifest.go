@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -106,6 +108,11 @@ func Decode(js []byte) (runtime.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", gvk.GroupKind(), ErrUnknownKind)
 	}
+	return decodeInto(js, gvk, obj)
+}
+
+// decodeInto unmarshals js into obj of kind gvk, strictly.
+func decodeInto(js []byte, gvk schema.GroupVersionKind, obj runtime.Object) (runtime.Object, error) {
 	strictErrs, err := sigsjson.UnmarshalStrict(js, obj)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", gvk.Kind, err)
@@ -115,4 +122,35 @@ func Decode(js []byte) (runtime.Object, error) {
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return obj, nil
+}
+
+// builtinKinds are the built-in kinds a manifest of a target may hold, by
+// group and kind: the workloads (in any of the groups v0.9 manifests spell
+// them with: apps/v1 serves them all), their pods and claims.
+var builtinKinds = map[schema.GroupKind]func() runtime.Object{
+	{Group: "apps", Kind: "Deployment"}:        func() runtime.Object { return &appsv1.Deployment{} },
+	{Group: "extensions", Kind: "Deployment"}:  func() runtime.Object { return &appsv1.Deployment{} },
+	{Group: "apps", Kind: "StatefulSet"}:       func() runtime.Object { return &appsv1.StatefulSet{} },
+	{Group: "apps", Kind: "DaemonSet"}:         func() runtime.Object { return &appsv1.DaemonSet{} },
+	{Group: "extensions", Kind: "DaemonSet"}:   func() runtime.Object { return &appsv1.DaemonSet{} },
+	{Group: "apps", Kind: "ReplicaSet"}:        func() runtime.Object { return &appsv1.ReplicaSet{} },
+	{Group: "extensions", Kind: "ReplicaSet"}:  func() runtime.Object { return &appsv1.ReplicaSet{} },
+	{Group: "", Kind: "ReplicationController"}: func() runtime.Object { return &corev1.ReplicationController{} },
+	{Group: "", Kind: "Pod"}:                   func() runtime.Object { return &corev1.Pod{} },
+	{Group: "", Kind: "PersistentVolumeClaim"}: func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
+}
+
+// DecodeBuiltin turns one JSON document of a workload, pod or claim into its
+// typed object, strictly; another kind returns an error wrapping
+// ErrUnknownKind.
+func DecodeBuiltin(js []byte) (runtime.Object, error) {
+	gvk, err := GVK(js)
+	if err != nil {
+		return nil, err
+	}
+	newObj, ok := builtinKinds[gvk.GroupKind()]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", gvk.GroupKind(), ErrUnknownKind)
+	}
+	return decodeInto(js, gvk, newObj())
 }

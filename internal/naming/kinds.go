@@ -1,6 +1,9 @@
 package naming
 
-import "maps"
+import (
+	"maps"
+	"strconv"
+)
 
 // Labels the operator puts on everything it creates for a session: its
 // Jobs and their pods, and the invoker's ServiceAccount, Role and
@@ -12,6 +15,8 @@ const (
 	ManagedByStash   = "stash.appscode.com"
 	InvokerKindLabel = "stash.appscode.com/invoker-kind"
 	InvokerNameLabel = "stash.appscode.com/invoker-name"
+	// HostLabel names the host a Job backs up or restores.
+	HostLabel = "stash.appscode.com/host"
 )
 
 // The containers the resolver adds around a Task's steps for the invoker's
@@ -29,23 +34,18 @@ type SessionKind struct {
 	Component string
 	// Kind of the session object.
 	Kind string
-	// jobSuffix ends a Job's name: Stash names a backup Job after the index
-	// of its target (always 0 for a BackupConfiguration), a restore Job not.
-	jobSuffix string
 }
 
 // The two session kinds.
 var (
-	Backup  = SessionKind{Component: "stash-backup", Kind: "BackupSession", jobSuffix: "0"}
+	Backup  = SessionKind{Component: "stash-backup", Kind: "BackupSession"}
 	Restore = SessionKind{Component: "stash-restore", Kind: "RestoreSession"}
 )
 
-// JobName is the name of the Job of session.
-func (k SessionKind) JobName(session string) string {
-	if k.jobSuffix == "" {
-		return Join(k.Component, DNSLabel(session))
-	}
-	return Join(k.Component, DNSLabel(session), k.jobSuffix)
+// JobName is the name of the Job of host number index (from 0, in the
+// order of the session's status.hosts) of session.
+func (k SessionKind) JobName(session string, index int) string {
+	return Join(k.Component, DNSLabel(session), strconv.Itoa(index))
 }
 
 // ServiceAccountName is the account the operator creates for the Jobs of

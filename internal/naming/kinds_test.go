@@ -9,12 +9,12 @@ func TestSessionKindNames(t *testing.T) {
 	tests := map[string]struct {
 		got, want string
 	}{
-		"backup Job: Stash's name with the target index": {Backup.JobName("daily.db-1581836400"), "stash-backup-daily-db-1581836400-0"},
-		"restore Job":             {Restore.JobName("restore-pg"), "stash-restore-restore-pg"},
-		"backup account":          {Backup.ServiceAccountName("daily.db"), "stash-backup-daily-db"},
-		"restore account":         {Restore.ServiceAccountName("restore-pg"), "stash-restore-restore-pg"},
-		"interim claim":           {InterimClaimName("interim", "daily"), "interim-daily"},
-		"a long session is short": {lenOK(Backup.JobName(string(make([]byte, 80)))), "ok"},
+		"backup Job: Stash's name, the index the host's": {Backup.JobName("daily.db-1581836400", 0), "stash-backup-daily-db-1581836400-0"},
+		"restore Job of host 2":                          {Restore.JobName("restore-pg", 2), "stash-restore-restore-pg-2"},
+		"backup account":                                 {Backup.ServiceAccountName("daily.db"), "stash-backup-daily-db"},
+		"restore account":                                {Restore.ServiceAccountName("restore-pg"), "stash-restore-restore-pg"},
+		"interim claim":                                  {InterimClaimName("interim", "daily"), "interim-daily"},
+		"a long session is short":                        {lenOK(Backup.JobName(string(make([]byte, 80)), 0)), "ok"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -120,7 +120,7 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 		}
 		return nil
 	})
-	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: naming.Backup.JobName(sessionName)}, &batchv1.Job{}); err != nil {
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: naming.Backup.JobName(sessionName, 0)}, &batchv1.Job{}); err != nil {
 		t.Fatalf("the session's Job: %v", err)
 	}
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: naming.Backup.ServiceAccountName(bc.Name)}, &rbacv1.Role{}); err != nil {

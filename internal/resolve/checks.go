@@ -62,9 +62,9 @@ func checkInitContainers(inv *invoker, task string, steps []step) Errors {
 	return errs
 }
 
-// TargetKinds are the target kinds this version backs up and restores, by
-// API group (core is "").
-var TargetKinds = map[string][]string{
+// jobTargetKinds are the kinds, besides workloads, whose Tasks the
+// resolver runs as one Job: a claim and a database's AppBinding.
+var jobTargetKinds = map[string][]string{
 	"":                        {"PersistentVolumeClaim"},
 	"appcatalog.appscode.com": {"AppBinding"},
 }
@@ -83,35 +83,28 @@ func checkUnsupported(inv *invoker) Errors {
 	}
 	if ref := inv.target; ref.Kind != "" && !supportedKind(ref) {
 		errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: "spec.target.ref",
-			Err: fmt.Errorf("%s %q (apiVersion %q) is not a kind this version backs up or restores: use one of %s", ref.Kind, ref.Name, ref.APIVersion, kindList())})
+			Err: fmt.Errorf("%s %q (apiVersion %q) is not a kind this version backs up or restores: use an %s", ref.Kind, ref.Name, ref.APIVersion, kindList())})
 	}
 	return errs
 }
 
 func supportedKind(ref stashv1beta1.TargetRef) bool {
-	group, _, _ := strings.Cut(ref.APIVersion, "/")
-	if !strings.Contains(ref.APIVersion, "/") {
-		group = "" // "v1" is the core group
-	}
-	for _, k := range TargetKinds[group] {
-		if k == ref.Kind {
-			return true
-		}
-	}
-	return false
+	return kindIn(jobTargetKinds, ref) || kindIn(workloadKinds, ref)
 }
 
 func kindList() string {
-	var kinds []string
-	for group, ks := range TargetKinds {
-		for _, k := range ks {
-			if group == "" {
-				kinds = append(kinds, k+" (v1)")
-			} else {
-				kinds = append(kinds, k+" ("+group+")")
+	seen := map[string]bool{}
+	for _, m := range []map[string][]string{jobTargetKinds, workloadKinds} {
+		for _, ks := range m {
+			for _, k := range ks {
+				seen[k] = true
 			}
 		}
 	}
+	kinds := make([]string, 0, len(seen))
+	for k := range seen {
+		kinds = append(kinds, k)
+	}
 	sort.Strings(kinds)
-	return strings.Join(kinds, ", ")
+	return strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
 }

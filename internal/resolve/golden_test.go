@@ -1,9 +1,12 @@
 package resolve_test
 
 import (
+	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +58,9 @@ func loadObjects(t testing.TB, files ...string) *resolve.Objects {
 		}
 		for _, doc := range docs {
 			obj, err := manifest.Decode(doc.JSON)
+			if errors.Is(err, manifest.ErrUnknownKind) {
+				obj, err = manifest.DecodeBuiltin(doc.JSON) // a workload, its pods
+			}
 			if err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
@@ -64,9 +70,10 @@ func loadObjects(t testing.TB, files ...string) *resolve.Objects {
 	return objs
 }
 
-// resolveCase resolves the one session of a case: a BackupSession, else a
-// RestoreSession, else a session synthesized for the BackupConfiguration.
-func resolveCase(t testing.TB, objs *resolve.Objects) (*resolve.Result, error) {
+// resolveCase resolves the one session of a case, a Job per host: a
+// BackupSession, else a RestoreSession, else a session synthesized for the
+// BackupConfiguration.
+func resolveCase(t testing.TB, objs *resolve.Objects) ([]*resolve.Result, error) {
 	t.Helper()
 	for _, bs := range objs.BackupSessions {
 		return objs.ResolveBackupSession(bs.Namespace, bs.Name, goldenOptions)
@@ -89,16 +96,22 @@ func TestGolden(t *testing.T) {
 	for _, input := range dirs {
 		dir := filepath.Dir(input)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			res, err := resolveCase(t, loadObjects(t, input))
+			results, err := resolveCase(t, loadObjects(t, input))
 			if err != nil {
 				t.Fatalf("resolve: %v", err)
 			}
-			got, err := yaml.Marshal(res.Job)
-			if err != nil {
-				t.Fatal(err)
+			var jobs [][]byte
+			var warnings []string
+			for _, res := range results {
+				got, err := yaml.Marshal(res.Job)
+				if err != nil {
+					t.Fatal(err)
+				}
+				jobs = append(jobs, got)
+				warnings = append(warnings, res.Warnings...)
 			}
-			compareGolden(t, filepath.Join(dir, "job.yaml"), got)
-			compareGolden(t, filepath.Join(dir, "warnings.txt"), []byte(strings.Join(res.Warnings, "\n")))
+			compareGolden(t, filepath.Join(dir, "job.yaml"), bytes.Join(jobs, []byte("---\n")))
+			compareGolden(t, filepath.Join(dir, "warnings.txt"), []byte(strings.Join(slices.Compact(warnings), "\n")))
 		})
 	}
 }

@@ -3,6 +3,8 @@ package resolve
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
@@ -29,44 +31,50 @@ type invoker struct {
 	driver        stashv1beta1.Snapshotter
 	snapshotClass string
 	target        stashv1beta1.TargetRef
+	// targetMounts are where the target's volumes are mounted (workloads).
+	targetMounts []corev1.VolumeMount
 
 	session metav1.Object
 	// sessionKind is the session's kind: how its Job and account are named.
 	sessionKind naming.SessionKind
+	// host is what the Job backs up or restores.
+	host Host
+	// defaultTask is the catalog Task of a workload target that names none.
+	defaultTask string
 }
 
-func backupInvoker(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession) *invoker {
+func backupInvoker(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession, host Host) *invoker {
 	inv := &invoker{
 		kind: "BackupConfiguration", name: bc.Name, namespace: bc.Namespace, labels: bc.Labels,
 		taskRef: bc.Spec.Task, repository: bc.Spec.Repository.Name,
 		runtimeSettings: bc.Spec.RuntimeSettings, tempDir: bc.Spec.TempDir, interimVolume: bc.Spec.InterimVolumeTemplate,
 		preHookType: "preBackup", postHookType: "postBackup", timeOut: bc.Spec.TimeOut,
-		session: bs, sessionKind: naming.Backup,
+		session: bs, sessionKind: naming.Backup, host: host, defaultTask: WorkloadBackupTask,
 	}
 	if h := bc.Spec.Hooks; h != nil {
 		inv.preHook, inv.postHook = h.PreBackup, h.PostBackup
 	}
 	inv.driver = bc.Spec.Driver
 	if t := bc.Spec.Target; t != nil {
-		inv.target, inv.snapshotClass = t.Ref, t.VolumeSnapshotClassName
+		inv.target, inv.snapshotClass, inv.targetMounts = t.Ref, t.VolumeSnapshotClassName, t.VolumeMounts
 	}
 	return inv
 }
 
-func restoreInvoker(rs *stashv1beta1.RestoreSession) *invoker {
+func restoreInvoker(rs *stashv1beta1.RestoreSession, host Host) *invoker {
 	inv := &invoker{
 		kind: "RestoreSession", name: rs.Name, namespace: rs.Namespace, labels: rs.Labels,
 		taskRef: rs.Spec.Task, repository: rs.Spec.Repository.Name,
 		runtimeSettings: rs.Spec.RuntimeSettings, tempDir: rs.Spec.TempDir, interimVolume: rs.Spec.InterimVolumeTemplate,
 		preHookType: "preRestore", postHookType: "postRestore", timeOut: rs.Spec.TimeOut,
-		session: rs, sessionKind: naming.Restore,
+		session: rs, sessionKind: naming.Restore, host: host, defaultTask: WorkloadRestoreTask,
 	}
 	if h := rs.Spec.Hooks; h != nil {
 		inv.preHook, inv.postHook = h.PreRestore, h.PostRestore
 	}
 	inv.driver = rs.Spec.Driver
 	if t := rs.Spec.Target; t != nil {
-		inv.target = t.Ref
+		inv.target, inv.targetMounts = t.Ref, t.VolumeMounts
 	}
 	return inv
 }

@@ -96,6 +96,11 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	if len(pod.InitContainers) == 0 {
 		pod.InitContainers = nil
 	}
+	if errs := mountTargetVolumes(inv, &pod); len(errs) > 0 {
+		return nil, errs
+	}
+	placeOnNode(&pod, inv.host.Node)
+	podOrdinalEnv(&pod, inv.host.Ordinal)
 	if inv.restores() {
 		// Restored files keep their owners only when the restore runs as root.
 		pod.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0), RunAsGroup: ptr.To[int64](0)}
@@ -103,10 +108,11 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	applyPodSettings(&pod, inv.runtimeSettings.Pod)
 
 	labels := inv.sessionKind.Labels(inv.kind, inv.name, inv.labels)
+	labels[naming.HostLabel] = naming.Join(inv.host.Name)
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      inv.sessionKind.JobName(inv.session.GetName()),
+			Name:      inv.sessionKind.JobName(inv.session.GetName(), inv.host.Index),
 			Namespace: inv.namespace,
 			Labels:    labels,
 			OwnerReferences: []metav1.OwnerReference{{

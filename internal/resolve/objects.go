@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/schedule"
+	"github.com/stash-operator/stash/internal/workload"
 )
 
 // Objects is a set of API objects read offline, from manifests, indexed for
@@ -23,6 +26,10 @@ type Objects struct {
 	BackupConfigurations map[string]*stashv1beta1.BackupConfiguration
 	BackupSessions       map[string]*stashv1beta1.BackupSession
 	RestoreSessions      map[string]*stashv1beta1.RestoreSession
+	// Workloads, by kind/namespace/name, and their pods: what a workload
+	// target's hosts are planned from.
+	Workloads map[string]workload.Object
+	Pods      []*corev1.Pod
 }
 
 // NewObjects returns an empty set.
@@ -33,6 +40,7 @@ func NewObjects() *Objects {
 		BackupConfigurations: map[string]*stashv1beta1.BackupConfiguration{},
 		BackupSessions:       map[string]*stashv1beta1.BackupSession{},
 		RestoreSessions:      map[string]*stashv1beta1.RestoreSession{},
+		Workloads:            map[string]workload.Object{},
 	}
 }
 
@@ -60,16 +68,109 @@ func (o *Objects) Add(obj runtime.Object, namespace string) bool {
 		o.BackupSessions[key(x.Namespace, x.Name)] = x
 	case *stashv1beta1.RestoreSession:
 		o.RestoreSessions[key(x.Namespace, x.Name)] = x
+	case *corev1.Pod:
+		o.Pods = append(o.Pods, x)
+	case workload.Object:
+		if _, _, err := workload.FromObject(x); err != nil {
+			return false
+		}
+		kind := obj.GetObjectKind().GroupVersionKind().Kind
+		o.Workloads[kind+"/"+key(x.GetNamespace(), x.GetName())] = x
 	default:
 		return false
 	}
 	return true
 }
 
+// hosts plans the hosts of invoker's target from the objects: one for a
+// claim or a database, a workload's from it and its pods in the files.
+func (o *Objects) hosts(invoker metav1.Object) ([]Host, error) {
+	spec := workload.SpecOf(invoker)
+	t := workload.Target{Spec: spec}
+	object := fmt.Sprintf("%s %q", kindOf(invoker), key(invoker.GetNamespace(), invoker.GetName()))
+	if IsWorkload(spec.Ref) {
+		obj, ok := o.Workloads[spec.Ref.Kind+"/"+key(invoker.GetNamespace(), spec.Ref.Name)]
+		if !ok {
+			return nil, Errors{&FieldError{Object: object, Step: -1, Field: "spec.target.ref",
+				Err: fmt.Errorf("the files hold no %s %q: add its manifest (and, for a DaemonSet, its pods) to see its Jobs", spec.Ref.Kind, spec.Ref.Name)}}
+		}
+		w, sel, err := workload.FromObject(obj)
+		if err != nil {
+			return nil, Errors{&FieldError{Object: object, Step: -1, Field: "spec.target.ref", Err: err}}
+		}
+		t.Workload = &w
+		for _, p := range o.Pods {
+			if p.Namespace == invoker.GetNamespace() && sel.Matches(labels.Set(p.Labels)) {
+				t.Pods = append(t.Pods, *p)
+			}
+		}
+	}
+	planned, err := workload.Plan(t)
+	if err != nil {
+		return nil, Errors{&FieldError{Object: object, Step: -1, Err: err}}
+	}
+	hosts := make([]Host, len(planned))
+	for i, h := range planned {
+		volumes, _, err := workload.HostVolumes(t, h, invoker.GetNamespace())
+		if err != nil {
+			return nil, Errors{&FieldError{Object: object, Step: -1, Err: err}}
+		}
+		hosts[i] = Host{Name: h.Name, Index: i, Ordinal: -1, Node: h.Node, Volumes: volumes}
+		if (t.Workload != nil && t.Workload.Kind == workload.StatefulSet) || (spec.Restore && len(spec.ClaimTemplates) > 0) {
+			hosts[i].Ordinal = h.Ordinal
+		}
+	}
+	return hosts, nil
+}
+
+// invokerOf is the resolver's view of invoker, for the checks that need no
+// session or host.
+func invokerOf(obj metav1.Object) *invoker {
+	switch inv := obj.(type) {
+	case *stashv1beta1.BackupConfiguration:
+		return backupInvoker(inv, &stashv1beta1.BackupSession{}, SingleHost)
+	case *stashv1beta1.RestoreSession:
+		return restoreInvoker(inv, SingleHost)
+	}
+	return &invoker{}
+}
+
+func kindOf(obj metav1.Object) string {
+	switch obj.(type) {
+	case *stashv1beta1.BackupConfiguration:
+		return "BackupConfiguration"
+	case *stashv1beta1.RestoreSession:
+		return "RestoreSession"
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+// resolveAll resolves the Job of every host of invoker's target with one.
+func (o *Objects) resolveAll(invoker metav1.Object, one func(Host) (*Result, error)) ([]*Result, error) {
+	// What nothing does is said first: no host plan would make it work.
+	if errs := checkUnsupported(invokerOf(invoker)); len(errs) > 0 {
+		return nil, errs
+	}
+	hosts, err := o.hosts(invoker)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]*Result, 0, len(hosts))
+	for _, h := range hosts {
+		res, err := one(h)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
 func key(namespace, name string) string { return namespace + "/" + name }
 
-// ResolveBackupSession resolves the Job of a BackupSession and its invoker.
-func (o *Objects) ResolveBackupSession(namespace, name string, opts Options) (*Result, error) {
+// ResolveBackupSession resolves the Jobs of a BackupSession and its
+// invoker, one per host.
+func (o *Objects) ResolveBackupSession(namespace, name string, opts Options) ([]*Result, error) {
 	bs, ok := o.BackupSessions[key(namespace, name)]
 	if !ok {
 		return nil, Errors{&NotFoundError{Kind: "BackupSession", Name: key(namespace, name)}}
@@ -84,19 +185,21 @@ func (o *Objects) ResolveBackupSession(namespace, name string, opts Options) (*R
 		return nil, Errors{&FieldError{Object: fmt.Sprintf("BackupSession %q", key(namespace, name)), Step: -1,
 			Field: "spec.invoker.name", Err: &NotFoundError{Kind: "BackupConfiguration", Name: key(namespace, inv.Name)}}}
 	}
-	return Backup(o.Catalog, bc, bs, o.Repositories[key(namespace, bc.Spec.Repository.Name)], opts)
+	repo := o.Repositories[key(namespace, bc.Spec.Repository.Name)]
+	return o.resolveAll(bc, func(h Host) (*Result, error) { return Backup(o.Catalog, bc, bs, repo, h, opts) })
 }
 
-// ResolveBackupConfiguration resolves the Job that a session of the
-// configuration created at now would run: the session is synthesized with
-// the name the scheduler would give it.
-func (o *Objects) ResolveBackupConfiguration(namespace, name string, now time.Time, opts Options) (*Result, error) {
+// ResolveBackupConfiguration resolves the Jobs that a session of the
+// configuration created at now would run, one per host: the session is
+// synthesized with the name the scheduler would give it.
+func (o *Objects) ResolveBackupConfiguration(namespace, name string, now time.Time, opts Options) ([]*Result, error) {
 	bc, ok := o.BackupConfigurations[key(namespace, name)]
 	if !ok {
 		return nil, Errors{&NotFoundError{Kind: "BackupConfiguration", Name: key(namespace, name)}}
 	}
 	bs := NewBackupSession(bc, naming.SessionName(bc.Name, now))
-	res, err := Backup(o.Catalog, bc, bs, o.Repositories[key(namespace, bc.Spec.Repository.Name)], opts)
+	repo := o.Repositories[key(namespace, bc.Spec.Repository.Name)]
+	res, err := o.resolveAll(bc, func(h Host) (*Result, error) { return Backup(o.Catalog, bc, bs, repo, h, opts) })
 	// The schedule as the operator reads it: one it rejects never fires.
 	if _, scheduleErr := schedule.Parse(bc.Spec.Schedule, bc.Spec.TimeZone); scheduleErr != nil {
 		var errs Errors
@@ -106,13 +209,14 @@ func (o *Objects) ResolveBackupConfiguration(namespace, name string, now time.Ti
 	return res, err
 }
 
-// ResolveRestoreSession resolves the Job of a RestoreSession.
-func (o *Objects) ResolveRestoreSession(namespace, name string, opts Options) (*Result, error) {
+// ResolveRestoreSession resolves the Jobs of a RestoreSession, one per host.
+func (o *Objects) ResolveRestoreSession(namespace, name string, opts Options) ([]*Result, error) {
 	rs, ok := o.RestoreSessions[key(namespace, name)]
 	if !ok {
 		return nil, Errors{&NotFoundError{Kind: "RestoreSession", Name: key(namespace, name)}}
 	}
-	return Restore(o.Catalog, rs, o.Repositories[key(namespace, rs.Spec.Repository.Name)], opts)
+	repo := o.Repositories[key(namespace, rs.Spec.Repository.Name)]
+	return o.resolveAll(rs, func(h Host) (*Result, error) { return Restore(o.Catalog, rs, repo, h, opts) })
 }
 
 // NewBackupSession is the session of configuration bc named name, as the

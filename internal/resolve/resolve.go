@@ -47,36 +47,60 @@ type Catalog struct {
 	Functions map[string]*stashv1beta1.Function
 }
 
+// Host is the host a Job backs up or restores: its name (HOSTNAME, the
+// snapshots' host), its place among the session's hosts, where the Job runs
+// and the target's volumes as the Job mounts them. A PVC or a database is
+// one host, SingleHost; a workload has one per replica or node.
+type Host struct {
+	Name string
+	// Index is the host's position in the session's hosts: its Job's name.
+	Index int
+	// Ordinal is the StatefulSet replica's ordinal (POD_ORDINAL), or -1.
+	Ordinal int
+	// Node is the node the Job must run on (the host's pod's); empty for
+	// anywhere.
+	Node string
+	// Volumes are the target's volumes, which the Job mounts at the
+	// target's volumeMounts; set for workloads and claim templates.
+	Volumes []corev1.Volume
+}
+
+// SingleHost is the one host of a PVC or database target.
+var SingleHost = Host{Name: "host-0", Ordinal: -1}
+
 // Result is a resolved Job and what the user should know about it.
 type Result struct {
 	Job *batchv1.Job
+	// Task is the Task the Job runs: the invoker's, or the catalog's
+	// default for a workload.
+	Task string
 	// Warnings, e.g. a param shadowed by a built-in variable. Not errors.
 	Warnings []string
 }
 
-// Backup resolves the Job of session bs of configuration bc. repo may be nil
-// (not found); the error then says so.
-func Backup(cat Catalog, bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession, repo *stashv1alpha1.Repository, opts Options) (*Result, error) {
+// Backup resolves the Job of host of session bs of configuration bc. repo
+// may be nil (not found); the error then says so.
+func Backup(cat Catalog, bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession, repo *stashv1alpha1.Repository, host Host, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
-	inv := backupInvoker(bc, bs)
+	inv := backupInvoker(bc, bs, host)
 	if err := inv.checkRepository(repo); err != nil {
 		return nil, Errors{err}
 	}
-	builtins, err := backupVars(bc, bs, repo, opts)
+	builtins, err := backupVars(bc, bs, repo, host, opts)
 	if err != nil {
 		return nil, Errors{&FieldError{Object: repositoryObject(repo), Step: -1, Field: "spec.backend", Err: err}}
 	}
 	return resolve(cat, inv, builtins, repo, opts)
 }
 
-// Restore resolves the Job of RestoreSession rs.
-func Restore(cat Catalog, rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository, opts Options) (*Result, error) {
+// Restore resolves the Job of host of RestoreSession rs.
+func Restore(cat Catalog, rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository, host Host, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
-	inv := restoreInvoker(rs)
+	inv := restoreInvoker(rs, host)
 	if err := inv.checkRepository(repo); err != nil {
 		return nil, Errors{err}
 	}
-	builtins, err := restoreVars(rs, repo, opts)
+	builtins, err := restoreVars(rs, repo, host, opts)
 	if err != nil {
 		return nil, Errors{&FieldError{Object: repositoryObject(repo), Step: -1, Field: "spec.backend", Err: err}}
 	}
@@ -108,6 +132,9 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 		return nil, errs
 	}
 	taskName := inv.taskRef.Name
+	if taskName == "" && IsWorkload(inv.target) {
+		taskName = inv.defaultTask
+	}
 	if taskName == "" {
 		return nil, Errors{&FieldError{Object: inv.object(), Step: -1, Field: "spec.task.name",
 			Err: errors.New("no Task is named: set spec.task.name, e.g. pvc-backup")}}
@@ -167,7 +194,7 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 		r.warnings = append(r.warnings, inv.object()+" spec.hooks: the hook containers run `stash run-hook`, which this version "+
 			"does not implement yet: they will fail and fail the session; remove spec.hooks until it is released")
 	}
-	return &Result{Job: job, Warnings: r.warnings}, nil
+	return &Result{Job: job, Task: taskName, Warnings: r.warnings}, nil
 }
 
 // substitute resolves every string under v. scopes are looked up in order:

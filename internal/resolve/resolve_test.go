@@ -52,7 +52,7 @@ func TestParamValuesCannotInject(t *testing.T) {
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
 			cat, bc, bs, repo := fixture(value, "--before", "--value=${value}", "--after")
-			res, err := resolve.Backup(cat, bc, bs, repo, resolve.Options{})
+			res, err := resolve.Backup(cat, bc, bs, repo, resolve.SingleHost, resolve.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestParamValuesCannotInject(t *testing.T) {
 func TestResolveDoesNotModifyInputs(t *testing.T) {
 	cat, bc, bs, repo := fixture("v", "--value=${value}", "--ns=${NAMESPACE}")
 	before := cat.Functions["echo"].DeepCopy()
-	if _, err := resolve.Backup(cat, bc, bs, repo, resolve.Options{}); err != nil {
+	if _, err := resolve.Backup(cat, bc, bs, repo, resolve.SingleHost, resolve.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cat.Functions["echo"].Spec.Args, before.Spec.Args) {
@@ -107,7 +107,7 @@ func BenchmarkResolve(b *testing.B) {
 	repo := objs.Repositories["demo/gcs-repo"]
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := resolve.Backup(objs.Catalog, bc, bs, repo, goldenOptions); err != nil {
+		if _, err := resolve.Backup(objs.Catalog, bc, bs, repo, resolve.SingleHost, goldenOptions); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,19 +9,19 @@ import (
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 )
 
-// Session resolves the Job of session s, whose Task invoker names: a
+// Session resolves the Job of host of session s, whose Task invoker names: a
 // BackupSession of a BackupConfiguration, or a RestoreSession, which is its
 // own invoker. repo may be nil (not found); the error then says so.
-func Session(cat Catalog, invoker, s metav1.Object, repo *stashv1alpha1.Repository, opts Options) (*Result, error) {
+func Session(cat Catalog, invoker, s metav1.Object, repo *stashv1alpha1.Repository, host Host, opts Options) (*Result, error) {
 	switch inv := invoker.(type) {
 	case *stashv1beta1.BackupConfiguration:
 		bs, ok := s.(*stashv1beta1.BackupSession)
 		if !ok {
 			return nil, fmt.Errorf("a BackupConfiguration invokes BackupSessions, not %T", s)
 		}
-		return Backup(cat, inv, bs, repo, opts)
+		return Backup(cat, inv, bs, repo, host, opts)
 	case *stashv1beta1.RestoreSession:
-		return Restore(cat, inv, repo, opts)
+		return Restore(cat, inv, repo, host, opts)
 	}
 	return nil, fmt.Errorf("%T invokes no session", invoker)
 }

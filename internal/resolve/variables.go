@@ -59,6 +59,7 @@ const (
 	VarDockerImage          = "STASH_DOCKER_IMAGE"
 	VarImageTag             = "STASH_IMAGE_TAG"
 	VarHookType             = "HOOK_TYPE"
+	VarPodOrdinal           = "POD_ORDINAL"
 )
 
 // BuiltinNames are all built-in variables, in documentation order.
@@ -72,7 +73,7 @@ var BuiltinNames = []string{
 	VarRetentionKeepLast, VarRetentionKeepHourly, VarRetentionKeepDaily, VarRetentionKeepWeekly,
 	VarRetentionKeepMonthly, VarRetentionKeepYearly, VarRetentionKeepTags, VarRetentionPrune, VarRetentionDryRun,
 	VarEnableCache, VarInterimDataDir, VarPushgatewayURL, VarPrometheusJobName,
-	VarDockerRegistry, VarDockerImage, VarImageTag, VarHookType,
+	VarDockerRegistry, VarDockerImage, VarImageTag, VarHookType, VarPodOrdinal,
 }
 
 var builtinSet = func() map[string]bool {
@@ -95,7 +96,7 @@ var whyUnset = map[string]string{
 	VarRestoreSnapshots:     "it is set only for restores",
 	VarSourceHostname:       "it is set only for restores",
 	VarTargetAppReplicas:    "it is set only for restores",
-	VarTargetPaths:          "it is set only for backups",
+	VarTargetPaths:          "restores set it only when spec.target.volumeMounts are given",
 	VarTargetName:           "the invoker names no target (spec.target.ref)",
 	VarTargetKind:           "the invoker names no target (spec.target.ref)",
 	VarTargetAPIVersion:     "the invoker names no target (spec.target.ref)",
@@ -109,14 +110,13 @@ var whyUnset = map[string]string{
 	VarRetentionPrune:       "it is set only when the retention policy prunes; use ${RETENTION_PRUNE:=false}",
 	VarRetentionDryRun:      "it is set only for a dry-run retention policy; use ${RETENTION_DRY_RUN:=false}",
 	VarHookType:             "it is set only in hook containers",
+	VarPodOrdinal:           "it is set only for a StatefulSet's replicas and restores into volumeClaimTemplates",
 }
 
 // The paths every step shares.
 const (
 	defaultTargetPath = "/stash-data"
 	interimMountPath  = "/stash-interim-volume"
-	// job-model targets are backed up by one host with this name, as in Stash.
-	jobHostname = "host-0"
 )
 
 // Backend is the provider-independent view of a Repository's backend.
@@ -194,12 +194,13 @@ func repositoryVars(v vars, repo *stashv1alpha1.Repository) error {
 }
 
 // commonVars are the variables of backups and restores alike.
-func commonVars(v vars, namespace, invokerKind, invokerName string, tempDir stashv1beta1.EmptyDirSettings, interim *stashv1beta1.PersistentVolumeClaim, opts Options) {
+func commonVars(v vars, namespace, invokerKind, invokerName string, host Host, tempDir stashv1beta1.EmptyDirSettings, interim *stashv1beta1.PersistentVolumeClaim, opts Options) {
 	v[VarNamespace] = namespace
 	v[VarInvokerKind] = invokerKind
 	v[VarInvokerName] = invokerName
 	v[VarPrometheusJobName] = invokerName
-	v[VarHostname] = jobHostname
+	v[VarHostname] = host.Name
+	v.setIf(host.Ordinal >= 0, VarPodOrdinal, strconv.Itoa(host.Ordinal))
 	v[VarEnableCache] = strconv.FormatBool(!tempDir.DisableCaching)
 	if interim != nil {
 		v[VarInterimDataDir] = interimMountPath + "/data"
@@ -243,12 +244,12 @@ func retentionVars(v vars, p stashv1alpha1.RetentionPolicy) {
 }
 
 // backupVars are the built-ins of a backup Job.
-func backupVars(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession, repo *stashv1alpha1.Repository, opts Options) (vars, error) {
+func backupVars(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSession, repo *stashv1alpha1.Repository, host Host, opts Options) (vars, error) {
 	v := make(vars, 48)
 	if err := repositoryVars(v, repo); err != nil {
 		return nil, err
 	}
-	commonVars(v, bs.Namespace, "BackupConfiguration", bc.Name, bc.Spec.TempDir, bc.Spec.InterimVolumeTemplate, opts)
+	commonVars(v, bs.Namespace, "BackupConfiguration", bc.Name, host, bc.Spec.TempDir, bc.Spec.InterimVolumeTemplate, opts)
 	v[VarBackupSession] = bs.Name
 	paths, mounts := []string(nil), []corev1.VolumeMount(nil)
 	if t := bc.Spec.Target; t != nil {
@@ -264,15 +265,16 @@ func backupVars(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSes
 	return v, nil
 }
 
-// restoreVars are the built-ins of a restore Job. Deliberate difference from
-// Stash: HOSTNAME is always host-0 (Stash left it empty when no rule matched,
-// so the restore's own report had no host), and SOURCE_HOSTNAME defaults to it.
-func restoreVars(rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository, opts Options) (vars, error) {
+// restoreVars are the built-ins of a restore Job of host. Deliberate
+// difference from Stash: HOSTNAME is always the host's (Stash left it empty
+// when no rule matched, so the restore's own report had no host), and
+// SOURCE_HOSTNAME defaults to it.
+func restoreVars(rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository, host Host, opts Options) (vars, error) {
 	v := make(vars, 40)
 	if err := repositoryVars(v, repo); err != nil {
 		return nil, err
 	}
-	commonVars(v, rs.Namespace, "RestoreSession", rs.Name, rs.Spec.TempDir, rs.Spec.InterimVolumeTemplate, opts)
+	commonVars(v, rs.Namespace, "RestoreSession", rs.Name, host, rs.Spec.TempDir, rs.Spec.InterimVolumeTemplate, opts)
 	v[VarRestoreSession] = rs.Name
 	replicas := int32(1)
 	var mounts []corev1.VolumeMount
@@ -290,9 +292,15 @@ func restoreVars(rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository
 	}
 	v[VarTargetAppReplicas] = strconv.Itoa(int(replicas))
 	v[VarTargetMountPath] = mountPathOf(mounts)
+	// What a rule without paths or snapshots restores: every mounted path.
+	var paths []string
+	for _, m := range mounts {
+		paths = append(paths, m.MountPath)
+	}
+	v.setIf(len(paths) > 0, VarTargetPaths, strings.Join(paths, ","))
 
-	rule := ruleFor(jobHostname, rs.Spec.Rules)
-	v[VarSourceHostname] = jobHostname
+	rule := RuleFor(host.Name, rs.Spec.Rules)
+	v[VarSourceHostname] = host.Name
 	v[VarRestorePaths], v[VarRestoreSnapshots] = "", ""
 	if rule != nil {
 		if rule.SourceHost != "" {
@@ -304,8 +312,9 @@ func restoreVars(rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository
 	return v, nil
 }
 
-// ruleFor picks the rule of host: the one naming it, else the catch-all.
-func ruleFor(host string, rules []stashv1beta1.Rule) *stashv1beta1.Rule {
+// RuleFor picks the rule of host: the one naming it, else the catch-all; nil
+// when none applies.
+func RuleFor(host string, rules []stashv1beta1.Rule) *stashv1beta1.Rule {
 	var catchAll *stashv1beta1.Rule
 	for i := range rules {
 		r := &rules[i]

@@ -36,7 +36,11 @@ type Host struct {
 	Name string
 	// Report is what the host wrote in the session's status; nil before.
 	Report *Report
-	// Job is the host's Job; nil when it does not exist (any more).
+	// Problem, when set, keeps the host from having a Job: it fails.
+	Problem string
+	// Created says the host's Job was made (the session recorded it).
+	Created bool
+	// Job is the host's Job; nil when it does not exist (yet, or any more).
 	Job *batchv1.Job
 	// Pod is the newest pod of the Job; nil before it is created.
 	Pod *corev1.Pod
@@ -74,6 +78,8 @@ type Rule struct {
 // in its table test.
 var HostRules = []Rule{
 	{"HostReported", hostReported},
+	{"HostUnavailable", hostUnavailable},
+	{"JobQueued", jobQueued},
 	{"JobDeleted", jobDeleted},
 	{"JobDeadlineExceeded", jobDeadlineExceeded},
 	{"StepFailed", stepFailed},
@@ -201,6 +207,26 @@ func hostReported(_ Observation, h Host) (Verdict, bool) {
 		return Verdict{Phase: stashv1beta1.SessionUnknown, Reason: stashv1beta1.ReasonHostPhaseUnknown, Message: h.Report.Message}, true
 	}
 	return Failed(stashv1beta1.ReasonHostFailed, h.Report.Message), true
+}
+
+// hostUnavailable: the host cannot be backed up or restored at all (a
+// volume its own pod holds alone): it fails, and no Job is made for it.
+func hostUnavailable(_ Observation, h Host) (Verdict, bool) {
+	if h.Problem == "" {
+		return Verdict{}, false
+	}
+	return Failed(stashv1beta1.ReasonHostUnavailable, h.Problem), true
+}
+
+// jobQueued: the host's Job is not made yet; it waits its turn (the
+// target's parallelism) or for the target to be ready (a workload stopping
+// for its restore).
+func jobQueued(_ Observation, h Host) (Verdict, bool) {
+	if h.Created {
+		return Verdict{}, false
+	}
+	return Verdict{Phase: stashv1beta1.SessionRunning, Reason: stashv1beta1.ReasonRunning,
+		Message: fmt.Sprintf("host %s waits for its turn to start its Job", h.Name)}, true
 }
 
 // jobDeleted: without its Job a host cannot report.

@@ -32,8 +32,10 @@ func withPhase(p *corev1.Pod, phase corev1.PodPhase, reason, msg string) *corev1
 	return p
 }
 
-// one is o with the single host h, as a PVC or database session has.
+// one is o with the single host h, as a PVC or database session has, whose
+// Job was made (unless the case says otherwise with queued).
 func one(h Host, o Observation) Observation {
+	h.Created = true
 	o.Hosts = []Host{h}
 	return o
 }
@@ -89,6 +91,16 @@ func TestDecide(t *testing.T) {
 			o:    one(Host{Name: "host-0", Report: &Report{Phase: stashv1beta1.SessionUnknown, Message: "host-0: Unknown"}, Job: job(nil)}, Observation{}),
 			want: Verdict{Phase: stashv1beta1.SessionUnknown, Reason: stashv1beta1.ReasonHostPhaseUnknown, Message: "host-0: Unknown"},
 			rule: "HostReported",
+		},
+		"a host that cannot be backed up": {
+			o:    one(Host{Name: "host-0", Problem: `volume "data" is claim "c" of access mode ReadWriteOncePod`}, Observation{}),
+			want: Failed(stashv1beta1.ReasonHostUnavailable, `volume "data" is claim "c" of access mode ReadWriteOncePod`),
+			rule: "HostUnavailable",
+		},
+		"a host whose Job waits its turn": {
+			o:    Observation{Hosts: []Host{{Name: "host-3"}}},
+			want: Verdict{Phase: stashv1beta1.SessionRunning, Reason: stashv1beta1.ReasonRunning, Message: "host host-3 waits for its turn to start its Job"},
+			rule: "JobQueued",
 		},
 		"Job deleted": {
 			o:    one(Host{Name: "host-0", Steps: steps(runningPod)}, Observation{}),
@@ -275,12 +287,12 @@ func TestStopJob(t *testing.T) {
 
 func TestDecideCombinesHosts(t *testing.T) {
 	done := func(name string) Host {
-		return Host{Name: name, Report: &Report{Phase: stashv1beta1.SessionSucceeded}, Job: job(nil)}
+		return Host{Name: name, Created: true, Report: &Report{Phase: stashv1beta1.SessionSucceeded}, Job: job(nil)}
 	}
 	failed := func(name, msg string) Host {
-		return Host{Name: name, Report: &Report{Phase: stashv1beta1.SessionFailed, Message: msg}, Job: job(nil)}
+		return Host{Name: name, Created: true, Report: &Report{Phase: stashv1beta1.SessionFailed, Message: msg}, Job: job(nil)}
 	}
-	runningFor := func(name string, deadline *int64) Host { return Host{Name: name, Job: job(deadline)} }
+	runningFor := func(name string, deadline *int64) Host { return Host{Name: name, Created: true, Job: job(deadline)} }
 	tests := map[string]struct {
 		hosts []Host
 		want  Verdict
@@ -288,6 +300,16 @@ func TestDecideCombinesHosts(t *testing.T) {
 		"every host succeeded": {
 			hosts: []Host{done("host-0"), done("host-1")},
 			want:  Succeeded(),
+		},
+		"a queued host keeps the session running": {
+			hosts: []Host{done("host-0"), {Name: "host-1"}},
+			want: Verdict{Phase: stashv1beta1.SessionRunning, Reason: stashv1beta1.ReasonRunning,
+				Message: "1 of 2 hosts are running (host-1); waiting for them to report"},
+		},
+		"a host that cannot be backed up fails the session, the others done": {
+			hosts: []Host{done("host-0"), {Name: "host-1", Problem: "its volume is ReadWriteOncePod"}},
+			want: Verdict{Phase: stashv1beta1.SessionFailed, Reason: stashv1beta1.ReasonHostUnavailable, Rule: "HostUnavailable",
+				Message: "1 of 2 hosts failed: host host-1: its volume is ReadWriteOncePod"},
 		},
 		"one host still runs: the session runs, until the nearest deadline": {
 			hosts: []Host{done("host-0"), runningFor("host-1", ptr.To[int64](600)), runningFor("host-2", ptr.To[int64](60))},
@@ -299,12 +321,12 @@ func TestDecideCombinesHosts(t *testing.T) {
 			want:  Verdict{Phase: stashv1beta1.SessionFailed, Reason: stashv1beta1.ReasonHostFailed, Rule: "HostReported", Message: "1 of 2 hosts failed: host host-1: restic: no such file"},
 		},
 		"the first failure's reason, every failed host named": {
-			hosts: []Host{{Name: "host-0"}, failed("host-1", "restic: locked")},
+			hosts: []Host{{Name: "host-0", Created: true}, failed("host-1", "restic: locked")},
 			want: Verdict{Phase: stashv1beta1.SessionFailed, Reason: stashv1beta1.ReasonJobDeleted, Rule: "JobDeleted",
 				Message: "2 of 2 hosts failed: host host-0: the Job was deleted before every host reported; the session cannot finish; host host-1: restic: locked"},
 		},
 		"an unknown host and no failure": {
-			hosts: []Host{done("host-0"), {Name: "host-1", Report: &Report{Phase: stashv1beta1.SessionUnknown, Message: "Unknown"}, Job: job(nil)}},
+			hosts: []Host{done("host-0"), {Name: "host-1", Created: true, Report: &Report{Phase: stashv1beta1.SessionUnknown, Message: "Unknown"}, Job: job(nil)}},
 			want:  Verdict{Phase: stashv1beta1.SessionUnknown, Reason: stashv1beta1.ReasonHostPhaseUnknown, Rule: "HostReported", Message: "host host-1: Unknown"},
 		},
 		"no host at all": {

@@ -30,26 +30,52 @@ type TargetRef struct {
 type BackupTarget struct {
 	// +optional
 	Ref TargetRef `json:"ref,omitzero"`
-	// Paths to back up (PVC targets); default /stash-data.
+	// Paths to back up; default /stash-data.
 	// +optional
 	Paths []string `json:"paths,omitempty"`
-	// VolumeMounts of the target; the first one's mountPath is TARGET_MOUNT_PATH.
+	// VolumeMounts of the target; the first one's mountPath is
+	// TARGET_MOUNT_PATH. For a workload, each names a volume of its pod
+	// template (or a StatefulSet's volumeClaimTemplate), mounted where the
+	// backup Job reads it.
 	// +optional
 	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
+	// Replicas of a StatefulSet to back up, host-0 to host-<replicas-1>;
+	// default all of them.
 	// +optional
+	// +kubebuilder:validation:Minimum=0
 	Replicas *int32 `json:"replicas,omitempty"`
 	// +optional
 	VolumeSnapshotClassName string `json:"snapshotClassName,omitempty"`
+	// Parallelism is how many of a workload's hosts (StatefulSet replicas,
+	// DaemonSet nodes) are backed up at once; default 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Parallelism *int32 `json:"parallelism,omitempty"`
 }
 
 // RestoreTarget is where a RestoreSession restores to.
 type RestoreTarget struct {
 	// +optional
 	Ref TargetRef `json:"ref,omitzero"`
+	// VolumeMounts the restore Job writes to: for a workload, volumes of its
+	// pod template or volumeClaimTemplates, by name.
 	// +optional
 	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
+	// Replicas to restore (hosts host-0 to host-<replicas-1>): of a
+	// StatefulSet, default all of them; with volumeClaimTemplates, default 1.
 	// +optional
+	// +kubebuilder:validation:Minimum=0
 	Replicas *int32 `json:"replicas,omitempty"`
+	// Parallelism is how many hosts are restored at once; default 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Parallelism *int32 `json:"parallelism,omitempty"`
+	// RestoreWhileRunning restores into a workload's volumes while it runs.
+	// By default the workload is stopped for the restore (scaled to zero,
+	// a DaemonSet kept off every node) and started again afterwards:
+	// restoring under a running application corrupts its data.
+	// +optional
+	RestoreWhileRunning bool `json:"restoreWhileRunning,omitempty"`
 	// VolumeClaimTemplates are PVCs to create and restore into.
 	// +optional
 	VolumeClaimTemplates []PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`

@@ -12,6 +12,20 @@ const (
 	ConditionSucceeded = "Succeeded"
 	// ConditionWipedOut on a Repository being deleted with spec.wipeOut.
 	ConditionWipedOut = "WipedOut"
+	// ConditionWorkloadStopped on a RestoreSession: True while its target
+	// workload is stopped for the restore; its transitions say when.
+	ConditionWorkloadStopped = "WorkloadStopped"
+)
+
+// WorkloadReason is a reason of a RestoreSession's WorkloadStopped condition.
+type WorkloadReason string
+
+const (
+	// ReasonStoppedForRestore: the workload was scaled to zero (a DaemonSet
+	// kept off every node) so that nothing writes while it is restored.
+	ReasonStoppedForRestore WorkloadReason = "StoppedForRestore"
+	// ReasonStartedAfterRestore: the workload runs as it did before.
+	ReasonStartedAfterRestore WorkloadReason = "StartedAfterRestore"
 )
 
 // ReadyReason is a reason of a BackupConfiguration's Ready condition.
@@ -30,6 +44,9 @@ const (
 	// ReasonTargetNotFound: the target, or an object it refers to (an
 	// AppBinding's Service or Secret), does not exist.
 	ReasonTargetNotFound ReadyReason = "TargetNotFound"
+	// ReasonTargetInvalid: the target exists but cannot be backed up as
+	// the configuration says (a volume its pods do not have, no node).
+	ReasonTargetInvalid ReadyReason = "TargetInvalid"
 )
 
 // SessionReason is a reason of a session's Succeeded condition.
@@ -68,6 +85,9 @@ const (
 	// ReasonPodNotStarted: the Job's pod was not created, scheduled or
 	// started within the operator's --pod-start-timeout.
 	ReasonPodNotStarted SessionReason = "PodNotStarted"
+	// ReasonHostUnavailable: a host cannot be backed up or restored (a
+	// volume only its own pod may mount, a node gone); no Job runs for it.
+	ReasonHostUnavailable SessionReason = "HostUnavailable"
 	// ReasonVolumeSourceNotFound: the Job's pod cannot start because a
 	// Secret, ConfigMap or PersistentVolumeClaim one of its volumes names
 	// does not exist.

@@ -51,9 +51,38 @@ type SessionStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// Steps report each container of the session's Jobs, in order.
+	// Steps report each container of the session's Jobs, in order, host
+	// by host.
 	// +optional
 	Steps []StepStatus `json:"steps,omitempty"`
+	// Hosts are what the session backs up or restores, one Job each: one
+	// host for a PVC or a database, one per replica or node of a workload.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Hosts []HostStatus `json:"hosts,omitempty"`
+}
+
+// HostStatus is one host of a session: its Job and where it runs.
+type HostStatus struct {
+	// Name of the host, as its snapshots carry it: host-0, host-<ordinal>,
+	// or a node's name.
+	Name string `json:"name"`
+	// Job that backs the host up or restores it; empty until it is created.
+	// +optional
+	Job string `json:"job,omitempty"`
+	// Pod is the workload's pod whose volumes the host's Job mounts; empty
+	// when none runs.
+	// +optional
+	Pod string `json:"pod,omitempty"`
+	// Node the host's Job runs on: its pod's, since a ReadWriteOnce volume is
+	// shared only on one node; empty when it may run anywhere.
+	// +optional
+	Node string `json:"node,omitempty"`
+	// Problem, when set, says why the host cannot be backed up or restored;
+	// it fails the host.
+	// +optional
+	Problem string `json:"problem,omitempty"`
 }
 
 // SessionStatus is the shared part of the BackupSession's status.

@@ -8,6 +8,9 @@ import (
 type StepStatus struct {
 	// Name of the container, e.g. postgres-backup-15-0.
 	Name string `json:"name"`
+	// Host whose Job the container is of.
+	// +optional
+	Host string `json:"host,omitempty"`
 	// Function the step runs; empty for hook containers.
 	// +optional
 	Function string `json:"function,omitempty"`

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -225,12 +224,8 @@ func TestConcurrencyPolicy(t *testing.T) {
 		h := newHarness(t, at(10, 0, 5))
 		h.startManager()
 		task := h.catalog()
-		h.manualSession("by-hand", "db", stashv1beta1.SessionRunning, at(9, 59, 0))
-		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: naming.Backup.JobName("by-hand")},
-			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-				RestartPolicy: corev1.RestartPolicyNever,
-				Containers:    []corev1.Container{{Name: "backup", Image: "busybox"}}}}}}
-		h.Create(job)
+		running := h.manualSession("by-hand", "db", stashv1beta1.SessionRunning, at(9, 59, 0))
+		job := h.jobOf(running, true)
 		h.Create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
 			s.ConcurrencyPolicy = stashv1beta1.ReplaceConcurrent
 		}))
@@ -255,6 +250,30 @@ func TestConcurrencyPolicy(t *testing.T) {
 		}
 		if h.Exists(job) {
 			t.Errorf("the Job of the replaced session still exists")
+		}
+	})
+
+	t.Run("Replace leaves a Job of the same name that the session does not control", func(t *testing.T) {
+		h := newHarness(t, at(10, 0, 5))
+		h.startManager()
+		task := h.catalog()
+		running := h.manualSession("by-hand", "db", stashv1beta1.SessionRunning, at(9, 59, 0))
+		job := h.jobOf(running, false)
+		h.Create(configuration("db", task, "*/5 * * * *", func(s *stashv1beta1.BackupConfigurationSpec) {
+			s.ConcurrencyPolicy = stashv1beta1.ReplaceConcurrent
+		}))
+
+		h.reconciled("db")
+		old, err := h.session("by-hand")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := conditions.Get(old.Status.Conditions, stashv1beta1.ConditionSucceeded); old.Status.Phase != stashv1beta1.SessionFailed ||
+			c == nil || c.Reason != string(stashv1beta1.ReasonReplacedByNewerSession) {
+			t.Fatalf("session by-hand: phase %q, condition %+v; want it replaced", old.Status.Phase, c)
+		}
+		if !h.Exists(job) {
+			t.Errorf("a Job the replaced session does not control was deleted")
 		}
 	})
 }

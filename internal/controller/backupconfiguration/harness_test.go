@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -231,7 +232,8 @@ func (h *harness) manualSession(name, invoker string, phase stashv1beta1.Session
 }
 
 // setPhase writes a session's phase as the session controller would; a
-// final phase gets a Succeeded condition that changed at finished.
+// final phase gets a Succeeded condition that changed at finished, and a
+// started session records its one host and that host's Job.
 func (h *harness) setPhase(bs *stashv1beta1.BackupSession, phase stashv1beta1.SessionPhase, finished time.Time) {
 	h.t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -239,6 +241,9 @@ func (h *harness) setPhase(bs *stashv1beta1.BackupSession, phase stashv1beta1.Se
 			return err
 		}
 		bs.Status.Phase = phase
+		if len(bs.Status.Hosts) == 0 {
+			bs.Status.Hosts = []stashv1beta1.HostStatus{{Name: "host-0", Job: naming.Backup.JobName(bs.Name, 0)}}
+		}
 		status, reason := metav1.ConditionUnknown, stashv1beta1.ReasonRunning
 		switch phase {
 		case stashv1beta1.SessionSucceeded:
@@ -255,4 +260,19 @@ func (h *harness) setPhase(bs *stashv1beta1.BackupSession, phase stashv1beta1.Se
 	if err != nil {
 		h.t.Fatalf("set phase of %s: %v", bs.Name, err)
 	}
+}
+
+// jobOf creates the Job that the session's status names for host 0,
+// controlled by the session when controlled is true.
+func (h *harness) jobOf(bs *stashv1beta1.BackupSession, controlled bool) *batchv1.Job {
+	h.t.Helper()
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: bs.Status.Hosts[0].Job},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "backup", Image: "busybox"}}}}}}
+	if controlled {
+		job.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(bs, stashv1beta1.GroupVersion.WithKind("BackupSession"))}
+	}
+	h.Create(job)
+	return job
 }

@@ -169,7 +169,7 @@ func (r *Reconciler) checkReady(ctx context.Context, bc *stashv1beta1.BackupConf
 		return false, err
 	}
 	bs := resolve.NewBackupSession(bc, naming.SessionName(bc.Name, now))
-	res, resolveErr := resolve.Backup(cat, bc, bs, repo, r.ResolveOptions)
+	res, resolveErr := resolve.Backup(cat, bc, bs, repo, resolve.SingleHost, r.ResolveOptions)
 	refs, err := r.checkReferences(ctx, bc, repo, now)
 	if err != nil {
 		return false, err

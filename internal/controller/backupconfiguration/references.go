@@ -16,6 +16,7 @@ import (
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/backend"
 	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/workload"
 )
 
 // What a configuration's Jobs need from its namespace, beyond what the
@@ -24,7 +25,9 @@ import (
 // would sit in a pod that cannot start, or fail at the first step, while
 // the configuration said Ready.
 
-// +kubebuilder:rbac:groups="",resources=secrets;persistentvolumeclaims;services,verbs=get
+// +kubebuilder:rbac:groups="",resources=secrets;persistentvolumeclaims;services;replicationcontrollers,verbs=get
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets;replicasets,verbs=get
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
 // +kubebuilder:rbac:groups=appcatalog.appscode.com,resources=appbindings,verbs=get
 
 // referenceProblem is one reference that cannot work, as a line of the
@@ -86,7 +89,7 @@ func (r *Reconciler) checkReferences(ctx context.Context, bc *stashv1beta1.Backu
 		problems = append(problems, p...)
 	}
 	if t := bc.Spec.Target; t != nil && t.Ref.Name != "" {
-		p, err := r.checkTarget(ctx, bc.Namespace, t.Ref)
+		p, err := r.checkTarget(ctx, bc.Namespace, bc)
 		if err != nil {
 			return nil, err
 		}
@@ -130,9 +133,13 @@ func storageSecretProblems(where, secret, provider string, data map[string][]byt
 
 // checkTarget checks that the target exists; for an AppBinding also its
 // Service and its credentials Secret.
-func (r *Reconciler) checkTarget(ctx context.Context, namespace string, ref stashv1beta1.TargetRef) ([]referenceProblem, error) {
+func (r *Reconciler) checkTarget(ctx context.Context, namespace string, bc *stashv1beta1.BackupConfiguration) ([]referenceProblem, error) {
+	ref := bc.Spec.Target.Ref
 	missing := func(what string) referenceProblem {
 		return referenceProblem{stashv1beta1.ReasonTargetNotFound, fmt.Sprintf("BackupConfiguration spec.target.ref: %s does not exist in namespace %s: create it or fix the reference", what, namespace)}
+	}
+	if resolve.IsWorkload(ref) {
+		return r.checkWorkload(ctx, namespace, bc, missing)
 	}
 	switch ref.Kind {
 	case "PersistentVolumeClaim":
@@ -170,6 +177,36 @@ func (r *Reconciler) checkTarget(ctx context.Context, namespace string, ref stas
 			}
 		}
 		return problems, nil
+	}
+	return nil, nil
+}
+
+// checkWorkload checks that the workload exists and that its hosts can be
+// planned as the configuration says: the volumes it names are its pods'.
+func (r *Reconciler) checkWorkload(ctx context.Context, namespace string, bc *stashv1beta1.BackupConfiguration, missing func(string) referenceProblem) ([]referenceProblem, error) {
+	ref := bc.Spec.Target.Ref
+	obj, err := workload.NewObject(ref.Kind)
+	if err != nil {
+		return nil, err
+	}
+	found, err := r.get(ctx, namespace, ref.Name, obj.(client.Object))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return []referenceProblem{missing(fmt.Sprintf("%s %q", ref.Kind, ref.Name))}, nil
+	}
+	w, sel, err := workload.FromObject(obj)
+	if err != nil {
+		return nil, err
+	}
+	var pods corev1.PodList
+	if err := r.APIReader.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("list the pods of %s %s/%s: %w", ref.Kind, namespace, ref.Name, err)
+	}
+	t := workload.Target{Spec: workload.SpecOf(bc), Workload: &w, Pods: pods.Items}
+	if _, err := workload.Plan(t); err != nil {
+		return []referenceProblem{{stashv1beta1.ReasonTargetInvalid, fmt.Sprintf("BackupConfiguration %s", err)}}, nil
 	}
 	return nil, nil
 }

@@ -67,7 +67,7 @@ func (r *Reconciler) fire(ctx context.Context, bc *stashv1beta1.BackupConfigurat
 		// A retry of this tick after a Job could not be deleted.
 		for i := range sessions {
 			if replaced(&sessions[i]) {
-				if err := r.deleteJob(ctx, &sessions[i]); err != nil {
+				if err := r.deleteJobs(ctx, &sessions[i]); err != nil {
 					return nil, err
 				}
 			}
@@ -115,7 +115,7 @@ func (r *Reconciler) markSkipped(ctx context.Context, bs *stashv1beta1.BackupSes
 }
 
 // replace fails a running session in favour of the tick's session newName,
-// and deletes its Job so that two backups of one target do not overlap.
+// and deletes its Jobs so that two backups of one target do not overlap.
 func (r *Reconciler) replace(ctx context.Context, bc *stashv1beta1.BackupConfiguration, old *stashv1beta1.BackupSession, newName string, now time.Time) error {
 	message := fmt.Sprintf("replaced by BackupSession %q (concurrencyPolicy Replace)", newName)
 	replaced, err := r.updateSessionStatus(ctx, old, func(cur *stashv1beta1.BackupSession) bool {
@@ -132,7 +132,7 @@ func (r *Reconciler) replace(ctx context.Context, bc *stashv1beta1.BackupConfigu
 	}
 	r.Recorder.Eventf(bc, old, corev1.EventTypeNormal, stashv1beta1.EventReasonSessionReplaced, "Schedule",
 		"BackupSession %s failed: %s", old.Name, message)
-	return r.deleteJob(ctx, old)
+	return r.deleteJobs(ctx, old)
 }
 
 // replaced reports whether a session was failed by concurrencyPolicy Replace.
@@ -141,11 +141,29 @@ func replaced(bs *stashv1beta1.BackupSession) bool {
 	return bs.Status.Phase == stashv1beta1.SessionFailed && c != nil && c.Reason == string(stashv1beta1.ReasonReplacedByNewerSession)
 }
 
-// deleteJob deletes the Job of a replaced session, with its pods.
-func (r *Reconciler) deleteJob(ctx context.Context, bs *stashv1beta1.BackupSession) error {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: bs.Namespace, Name: naming.Backup.JobName(bs.Name)}}
-	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete Job %s/%s of the replaced BackupSession %s: %w", job.Namespace, job.Name, bs.Name, err)
+// deleteJobs deletes the Jobs of a replaced session, with their pods: only
+// Jobs the session controls, by UID, so that a Job of the same name that
+// belongs to another object is never touched.
+func (r *Reconciler) deleteJobs(ctx context.Context, bs *stashv1beta1.BackupSession) error {
+	for _, h := range bs.Status.Hosts {
+		if h.Job == "" {
+			continue
+		}
+		var job batchv1.Job
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: bs.Namespace, Name: h.Job}, &job)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get Job %s/%s of the replaced BackupSession %s: %w", bs.Namespace, h.Job, bs.Name, err)
+		}
+		if owner := metav1.GetControllerOf(&job); owner == nil || owner.UID != bs.UID {
+			continue
+		}
+		err = r.Client.Delete(ctx, &job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("delete Job %s/%s of the replaced BackupSession %s: %w", job.Namespace, job.Name, bs.Name, err)
+		}
 	}
 	return nil
 }

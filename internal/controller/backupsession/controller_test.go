@@ -75,7 +75,7 @@ func resolved(e *testenv.Env, name string) (*resolve.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolve.Backup(cat, &bc, &bs, repo, testenv.ResolveOptions)
+	return resolve.Backup(cat, &bc, &bs, repo, resolve.SingleHost, testenv.ResolveOptions)
 }
 
 // report writes host results as update-status does.
@@ -108,11 +108,16 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
 	wantSteps := []stashv1beta1.StepStatus{
-		{Name: "pvc-backup-0", Function: "pvc-backup", Phase: stashv1beta1.StepPending},
-		{Name: "update-status-1", Function: "update-status", Phase: stashv1beta1.StepPending},
+		{Name: "pvc-backup-0", Host: "host-0", Function: "pvc-backup", Phase: stashv1beta1.StepPending},
+		{Name: "update-status-1", Host: "host-0", Function: "update-status", Phase: stashv1beta1.StepPending},
 	}
 	if diff := cmp.Diff(wantSteps, running.Status.Steps); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	// A PVC is backed up by one host; its Job is recorded before it is created.
+	wantHosts := []stashv1beta1.HostStatus{{Name: "host-0", Job: job.Name}}
+	if diff := cmp.Diff(wantHosts, running.Status.Hosts); diff != "" {
+		t.Errorf("hosts (-want +got):\n%s", diff)
 	}
 	e.WaitForEvent(bs.Name, "Normal Running: Running: Job "+job.Name+" is running")
 
@@ -160,7 +165,7 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 func TestStepFailureFailsTheSession(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-1767229200")
-	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{
 		Phase:                 corev1.PodFailed,
@@ -198,7 +203,7 @@ func TestTimeout(t *testing.T) {
 	t.Run("Job deadline", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "timed-backup", "timed-backup-1")
-		job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+		job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 		if got := ptr.Deref(job.Spec.ActiveDeadlineSeconds, 0); got != 600 {
 			t.Errorf("activeDeadlineSeconds %d, want 600", got)
 		}
@@ -228,7 +233,7 @@ func TestTimeout(t *testing.T) {
 		if err := testenv.ContainsAll(c.Message, "longer than its timeOut 10m0s"); err != nil {
 			t.Error(err)
 		}
-		waitSuspended(e, naming.Backup.JobName(bs.Name))
+		waitSuspended(e, naming.Backup.JobName(bs.Name, 0))
 	})
 }
 
@@ -238,7 +243,7 @@ func TestTimeout(t *testing.T) {
 func TestImagePullFailureStopsTheJob(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-pull")
-	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodPending, StartTime: ptr.To(metav1.NewTime(e.Clock.Now())),
 		InitContainerStatuses: []corev1.ContainerStatus{testenv.Waiting("pvc-backup-0", "ImagePullBackOff")}})
@@ -258,7 +263,7 @@ func TestImagePullFailureStopsTheJob(t *testing.T) {
 func TestPodThatNeverStartsFailsTheSession(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-stuck")
-	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 	e.Clock.Step(lifecycle.DefaultPodStartTimeout + time.Minute)
 	e.Poke(bs)
@@ -359,7 +364,7 @@ func TestMissingObjectsFailTheSession(t *testing.T) {
 	t.Run("Job deleted", func(t *testing.T) {
 		e := e.With(t)
 		bs := newSession(e, "data-backup", "data-backup-3")
-		job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+		job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 		waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
 		// Background, as kubectl deletes: the Job's own default (orphan)
 		// would wait for the garbage collector, which envtest lacks.
@@ -407,7 +412,7 @@ func TestSkippedSessionNeverStarts(t *testing.T) {
 			return fmt.Errorf("phase %q", bs.Status.Phase)
 		}
 		for _, j := range e.Jobs() {
-			if j.Name == naming.Backup.JobName(skipped.Name) {
+			if j.Name == naming.Backup.JobName(skipped.Name, 0) {
 				return errors.New("a Job was created for the skipped session")
 			}
 		}
@@ -421,7 +426,7 @@ func TestSkippedSessionNeverStarts(t *testing.T) {
 func TestStepsSettleAfterTheSessionFinishes(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	bs := newSession(e, "data-backup", "data-backup-1767232800")
-	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{
 		Phase:                 corev1.PodRunning,
@@ -477,7 +482,7 @@ func TestMissingSecretFailsTheSessionFast(t *testing.T) {
 	e := start(t, "pvc-backup.yaml")
 	e.Apply("testdata/refused.yaml")
 	bs := newSession(e, "no-secret", "no-secret-1")
-	job := e.WaitForJob(naming.Backup.JobName(bs.Name))
+	job := e.WaitForJob(naming.Backup.JobName(bs.Name, 0))
 	pod := e.StartPod(job)
 	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodPending,
 		InitContainerStatuses: []corev1.ContainerStatus{testenv.Waiting("pvc-backup-0", "PodInitializing")}})

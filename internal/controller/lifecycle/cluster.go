@@ -155,23 +155,22 @@ type Resolved struct {
 	Steps []stashv1beta1.StepStatus
 	// RepositorySecret is the Repository's storage Secret.
 	RepositorySecret string
-	// Target is what the Job backs up or restores into.
-	Target stashv1beta1.TargetRef
 }
 
 // Resolve reads the Tasks, Functions and the Repository that invoker names
-// and resolves the Job of session s. Problems the user must fix come back
-// as resolve.Errors; they are confirmed against the API server first.
-func (r Readers) Resolve(ctx context.Context, invoker client.Object, s Session, opts resolve.Options) (*Resolved, error) {
-	res, err := resolveWith(ctx, r.Cached, invoker, s, opts)
+// and resolves the Job of host of session s. Problems the user must fix
+// come back as resolve.Errors; they are confirmed against the API server
+// first.
+func (r Readers) Resolve(ctx context.Context, invoker client.Object, s Session, host resolve.Host, opts resolve.Options) (*Resolved, error) {
+	res, err := resolveWith(ctx, r.Cached, invoker, s, host, opts)
 	var problems resolve.Errors
 	if errors.As(err, &problems) {
-		res, err = resolveWith(ctx, r.Direct, invoker, s, opts)
+		res, err = resolveWith(ctx, r.Direct, invoker, s, host, opts)
 	}
 	return res, err
 }
 
-func resolveWith(ctx context.Context, c client.Reader, invoker client.Object, s Session, opts resolve.Options) (*Resolved, error) {
+func resolveWith(ctx context.Context, c client.Reader, invoker client.Object, s Session, host resolve.Host, opts resolve.Options) (*Resolved, error) {
 	refs := resolve.RefsOf(invoker)
 	cat, err := inputs.Catalog(ctx, c)
 	if err != nil {
@@ -181,19 +180,19 @@ func resolveWith(ctx context.Context, c client.Reader, invoker client.Object, s 
 	if err != nil {
 		return nil, err
 	}
-	res, err := resolve.Session(cat, invoker, s, repo, opts)
+	res, err := resolve.Session(cat, invoker, s, repo, host, opts)
 	if err != nil {
 		return nil, err
 	}
 	var stepNames []string
-	if t := cat.Tasks[refs.Task]; t != nil {
+	if t := cat.Tasks[res.Task]; t != nil {
 		for _, s := range t.Spec.Steps {
 			stepNames = append(stepNames, s.Name)
 		}
 	}
 	spec := res.Job.Spec.Template.Spec
 	return &Resolved{Result: res, Steps: session.Steps(spec, session.StepFunctions(spec, stepNames), nil),
-		RepositorySecret: repo.Spec.Backend.StorageSecretName, Target: refs.Target}, nil
+		RepositorySecret: repo.Spec.Backend.StorageSecretName}, nil
 }
 
 // ResolveFailure is the verdict on a resolution that found problems the

@@ -31,6 +31,7 @@ import (
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/session"
 	"github.com/stash-operator/stash/internal/status"
+	"github.com/stash-operator/stash/internal/workload"
 )
 
 // What the shared lifecycle reads and writes, for every session kind. The
@@ -60,6 +61,14 @@ type Kind struct {
 	// BackupConfiguration, or the RestoreSession itself. A session that
 	// cannot start because its invoker is missing gets a verdict instead.
 	Invoker func(ctx context.Context, r Readers, s Session) (client.Object, *session.Verdict, error)
+	// Prepare, when set, readies the target before the first Job is made
+	// (a restore stops its workload). It reports whether the target is
+	// ready; if not, the session waits and is looked at again.
+	Prepare func(ctx context.Context, r *Runner, s Session, invoker client.Object) (ready bool, err error)
+	// Finish, when set, undoes Prepare once the session is final (a
+	// restore starts its workload again). It runs until it reports done,
+	// also when the invoker is gone (then invoker is nil).
+	Finish func(ctx context.Context, r *Runner, s Session, invoker client.Object) (done bool, err error)
 }
 
 // Runner runs the sessions of one Kind. Each field can be set; Setup fills
@@ -105,8 +114,9 @@ const DefaultPodStartTimeout = 10 * time.Minute
 // start timeout.
 const DefaultMissingSourceGrace = time.Minute
 
-// jobHost is the host of a session's one Job, as Stash names it.
-const jobHost = "host-0"
+// prepareRetry is how often a session whose target is being readied (a
+// workload stopping for a restore) is looked at, besides its own events.
+const prepareRetry = 2 * time.Second
 
 // Setup fills the Runner's empty fields from mgr and registers it, named
 // name, as the controller of kind's sessions; it also watches their Jobs
@@ -123,6 +133,16 @@ func (r *Runner) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	s := r.kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, s); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !s.GetDeletionTimestamp().IsZero() {
+		// A session deleted before its end still undoes what Prepare did
+		// (its finalizer, if it holds one, waits for that).
+		if r.kind.Finish != nil {
+			if done, err := r.kind.Finish(ctx, r, s, s); err != nil || !done {
+				return ctrl.Result{RequeueAfter: prepareRetry}, err
+			}
+		}
+		return ctrl.Result{}, nil
 	}
 	if s.SessionStatus().Phase.IsNew() {
 		// The cache may not show our own last write (Running) yet. Starting
@@ -143,10 +163,8 @@ func (r *Runner) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 		return r.start(ctx, s, read)
 	case phase == stashv1beta1.SessionRunning:
 		return r.follow(ctx, s, read)
-	case stepsUnsettled(s.SessionStatus().Steps):
-		return r.settle(ctx, s, read)
 	}
-	return ctrl.Result{}, nil
+	return r.settle(ctx, s, read)
 }
 
 // stepStarted: some step of the Job has run or runs.
@@ -178,10 +196,10 @@ func stepsUnsettled(steps []stashv1beta1.StepStatus) bool {
 
 func (r *Runner) readers() Readers { return Readers{Cached: r.Client, Direct: r.APIReader} }
 
-// start resolves the Job, gives it its account and creates it. Every step
-// is idempotent, so a start interrupted anywhere is simply done again.
+// start plans the session's hosts and records them before any Job is
+// made, so that every later reconcile, an operator restarted in between
+// included, makes the Jobs of the same hosts. Then it runs the first Jobs.
 func (r *Runner) start(ctx context.Context, s Session, read runtime.Object) (ctrl.Result, error) {
-	log.FromContext(ctx).Info("starting the session")
 	invoker, failure, err := r.kind.Invoker(ctx, r.readers(), s)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -189,72 +207,278 @@ func (r *Runner) start(ctx context.Context, s Session, read runtime.Object) (ctr
 	if failure != nil {
 		return r.write(ctx, s, read, *failure)
 	}
-	resolved, err := r.readers().Resolve(ctx, invoker, s, r.ResolveOptions)
-	if v, ok := ResolveFailure(err); ok {
-		return r.write(ctx, s, read, v)
-	}
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("resolve the Job of %s/%s: %w", s.GetNamespace(), s.GetName(), err)
-	}
-	job := resolved.Job
-	rbac := jobrbac.DirectClient(r.Client, r.APIReader)
-	err = jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, resolved.RepositorySecret)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := CreateJob(ctx, r.Client, r.APIReader, job); err != nil {
-		if v, ok := JobRefused(err); ok {
-			return r.write(ctx, s, read, v)
+	st := s.SessionStatus()
+	if len(st.Hosts) == 0 {
+		log.FromContext(ctx).Info("planning the session")
+		hosts, failure, err := r.planHosts(ctx, s.GetNamespace(), workload.SpecOf(invoker))
+		if err != nil {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, err
+		if failure != nil {
+			return r.write(ctx, s, read, *failure)
+		}
+		st.Hosts = hosts
+		status.Start(s, resolve.RefsOf(invoker).Target, int32(len(hosts)))
+		if err := r.Client.Status().Update(ctx, s); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: kube.ConflictRetry}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("record the hosts of %s/%s: %w", s.GetNamespace(), s.GetName(), err)
+		}
+		return ctrl.Result{}, nil // the write brings the session back
 	}
-	status.Start(s, resolved.Target, 1)
-	s.SessionStatus().Steps = resolved.Steps
-	return r.write(ctx, s, read, session.Running(job.Name), resolved.Warnings...)
+	log.FromContext(ctx).Info("starting the session", "hosts", len(st.Hosts))
+	return r.run(ctx, s, read, invoker, nil)
 }
 
-// follow judges a running session from its hosts' reports, its Job and the
-// Job's pod.
+// follow judges a running session, and runs the Jobs of its hosts that wait.
 func (r *Runner) follow(ctx context.Context, s Session, read runtime.Object) (ctrl.Result, error) {
-	job, pod, err := r.readers().Observe(ctx, s.GetNamespace(), r.kind.Naming.JobName(s.GetName()), s.GetUID())
+	var invoker client.Object
+	if queued(s.SessionStatus().Hosts) {
+		inv, failure, err := r.kind.Invoker(ctx, r.readers(), s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if failure != nil {
+			return r.write(ctx, s, read, *failure)
+		}
+		invoker = inv
+	}
+	return r.run(ctx, s, read, invoker, nil)
+}
+
+// queued: some host has no Job yet, nor a problem that keeps it from one.
+func queued(hosts []stashv1beta1.HostStatus) bool {
+	for _, h := range hosts {
+		if h.Job == "" && h.Problem == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// run makes the Jobs of the hosts that wait, as far as the target's
+// parallelism allows and once the target is ready (invoker nil: none to
+// make), then judges the session from every host's report, Job and pod.
+func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoker client.Object, notes []string) (ctrl.Result, error) {
+	st := s.SessionStatus()
+	observed, err := r.observeHosts(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st := s.SessionStatus()
-	host := session.Host{Name: jobHost, Job: job, Pod: pod}
-	if job != nil {
-		st.Steps = session.UpdateSteps(st.Steps, &job.Spec.Template.Spec, pod)
-		if !stepStarted(st.Steps) {
-			if host.MissingSources, err = r.readers().MissingSources(ctx, &job.Spec.Template.Spec, job.Namespace); err != nil {
+	var waitPrepare bool
+	if invoker != nil {
+		ready := true
+		if r.kind.Prepare != nil {
+			if ready, err = r.kind.Prepare(ctx, r, s, invoker); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
+		if ready {
+			var failure *session.Verdict
+			notes, failure, err = r.createJobs(ctx, s, invoker, observed)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if failure != nil {
+				return r.write(ctx, s, read, *failure)
+			}
+			if observed, err = r.observeHosts(ctx, s); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		waitPrepare = !ready
 	}
-	host.Steps = st.Steps
-	host.Report = status.ReportOf([]string{jobHost}, status.Reports(s))[jobHost]
-	return r.write(ctx, s, read, session.Decide(session.Observation{
-		Hosts:   []session.Host{host},
+	v := session.Decide(session.Observation{
+		Hosts:   observed,
 		Created: s.GetCreationTimestamp().Time, Now: r.Clock.Now(),
 		ImagePullGrace:     cmp.Or(r.ImagePullGracePeriod, DefaultImagePullGracePeriod),
 		PodStartTimeout:    cmp.Or(r.PodStartTimeout, DefaultPodStartTimeout),
 		MissingSourceGrace: cmp.Or(r.MissingSourceGrace, DefaultMissingSourceGrace),
-	}))
+	})
+	if waitPrepare && v.Phase == stashv1beta1.SessionRunning && (v.RequeueAfter == 0 || v.RequeueAfter > prepareRetry) {
+		v.RequeueAfter = prepareRetry
+	}
+	st.Steps = stepsOf(observed)
+	return r.write(ctx, s, read, v, notes...)
 }
 
-// settle records the final state of a finished session's steps from its
-// pod, and nothing else: the phase was decided and stays. A Job whose pod
-// can make no progress is stopped here, once the Failed phase is stored, so
-// the steps recorded then are what the session keeps.
-func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ctrl.Result, error) {
-	job, pod, err := r.readers().Observe(ctx, s.GetNamespace(), r.kind.Naming.JobName(s.GetName()), s.GetUID())
-	if err != nil || job == nil {
-		return ctrl.Result{}, err
-	}
-	if v := finalVerdict(s); session.StopJob(v, job) {
-		return ctrl.Result{}, r.stopJob(ctx, job, v)
+// createJobs resolves and creates the Jobs of the waiting hosts, as many as
+// the target's parallelism leaves room for, recording each in the status.
+// Every Job runs under the invoker's account, made once. It returns the
+// resolver's warnings, or the verdict on a Job that cannot be made.
+func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Object, observed []session.Host) ([]string, *session.Verdict, error) {
+	t := workload.SpecOf(invoker)
+	running := 0
+	for _, h := range observed {
+		if h.Created && !finished(h) {
+			running++
+		}
 	}
 	st := s.SessionStatus()
-	st.Steps = session.UpdateSteps(st.Steps, &job.Spec.Template.Spec, pod)
+	var warnings []string
+	accountReady := false
+	for i := range st.Hosts {
+		hs := &st.Hosts[i]
+		if hs.Job != "" || hs.Problem != "" || running >= t.Parallelism {
+			continue
+		}
+		host, err := r.resolveHost(ctx, s, t, i, *hs)
+		if err != nil {
+			hs.Problem = err.Error()
+			continue
+		}
+		resolved, err := r.readers().Resolve(ctx, invoker, s, host, r.ResolveOptions)
+		if v, ok := ResolveFailure(err); ok {
+			return nil, &v, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("resolve the Job of %s/%s host %s: %w", s.GetNamespace(), s.GetName(), hs.Name, err)
+		}
+		job := resolved.Job
+		if !accountReady {
+			rbac := jobrbac.DirectClient(r.Client, r.APIReader)
+			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, resolved.RepositorySecret); err != nil {
+				return nil, nil, err
+			}
+			accountReady = true
+		}
+		if err := CreateJob(ctx, r.Client, r.APIReader, job); err != nil {
+			if v, ok := JobRefused(err); ok {
+				return nil, &v, nil
+			}
+			return nil, nil, err
+		}
+		log.FromContext(ctx).Info("created the Job of a host", "host", hs.Name, "job", job.Name, "node", hs.Node)
+		hs.Job = job.Name
+		st.Steps = append(st.Steps, withHost(resolved.Steps, hs.Name)...)
+		warnings = append(warnings, resolved.Warnings...)
+		running++
+	}
+	return warnings, nil, nil
+}
+
+// finished: a host whose Job has ended (or will make no progress), as far
+// as the parallelism counts: its report, or a final step.
+func finished(h session.Host) bool {
+	if h.Report != nil {
+		return true
+	}
+	for _, st := range h.Steps {
+		if st.Phase == stashv1beta1.StepFailed {
+			return true
+		}
+	}
+	return h.Job == nil
+}
+
+// observeHosts is what the cluster shows of each of the session's hosts:
+// its report, its Job and pod, its steps, and what its pod waits for.
+func (r *Runner) observeHosts(ctx context.Context, s Session) ([]session.Host, error) {
+	st := s.SessionStatus()
+	names := make([]string, len(st.Hosts))
+	for i, h := range st.Hosts {
+		names[i] = h.Name
+	}
+	reports := status.ReportOf(names, status.Reports(s))
+	hosts := make([]session.Host, len(st.Hosts))
+	for i, hs := range st.Hosts {
+		h := session.Host{Name: hs.Name, Report: reports[hs.Name], Created: hs.Job != "", Problem: hs.Problem, Steps: hostSteps(st.Steps, hs.Name)}
+		if h.Created {
+			job, pod, err := r.readers().Observe(ctx, s.GetNamespace(), hs.Job, s.GetUID())
+			if err != nil {
+				return nil, err
+			}
+			h.Job, h.Pod = job, pod
+			if job != nil {
+				h.Steps = withHost(session.UpdateSteps(h.Steps, &job.Spec.Template.Spec, pod), hs.Name)
+				if !stepStarted(h.Steps) {
+					if h.MissingSources, err = r.readers().MissingSources(ctx, &job.Spec.Template.Spec, job.Namespace); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		hosts[i] = h
+	}
+	return hosts, nil
+}
+
+// hostSteps are the steps of host's Job, out of a session's steps.
+func hostSteps(steps []stashv1beta1.StepStatus, host string) []stashv1beta1.StepStatus {
+	var out []stashv1beta1.StepStatus
+	for _, st := range steps {
+		if st.Host == host {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// withHost marks steps as host's.
+func withHost(steps []stashv1beta1.StepStatus, host string) []stashv1beta1.StepStatus {
+	for i := range steps {
+		steps[i].Host = host
+	}
+	return steps
+}
+
+// stepsOf are the session's steps: every host's, host by host.
+func stepsOf(hosts []session.Host) []stashv1beta1.StepStatus {
+	var steps []stashv1beta1.StepStatus
+	for _, h := range hosts {
+		steps = append(steps, h.Steps...)
+	}
+	return steps
+}
+
+// settle looks after a finished session: its steps record their final
+// state from the pods, a Job whose pod can make no progress is stopped
+// (once the Failed phase is stored, so the steps recorded then are what the
+// session keeps), and the Kind's Finish runs until it is done (a restore
+// starts its workload again). The phase was decided and stays.
+func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ctrl.Result, error) {
+	st := s.SessionStatus()
+	if r.kind.Finish != nil {
+		inv, failure, err := r.kind.Invoker(ctx, r.readers(), s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if failure != nil {
+			inv = nil // gone since: what Prepare did is still undone
+		}
+		done, err := r.kind.Finish(ctx, r, s, inv)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !done {
+			return ctrl.Result{RequeueAfter: prepareRetry}, nil
+		}
+	}
+	if !stepsUnsettled(st.Steps) {
+		return ctrl.Result{}, nil
+	}
+	v := finalVerdict(s)
+	for _, hs := range st.Hosts {
+		if hs.Job == "" {
+			continue
+		}
+		job, pod, err := r.readers().Observe(ctx, s.GetNamespace(), hs.Job, s.GetUID())
+		if err != nil || job == nil {
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			continue
+		}
+		if session.StopJob(v, job) {
+			if err := r.stopJob(ctx, job, v); err != nil {
+				return ctrl.Result{}, err
+			}
+			continue
+		}
+		steps := withHost(session.UpdateSteps(hostSteps(st.Steps, hs.Name), &job.Spec.Template.Spec, pod), hs.Name)
+		st.Steps = replaceHostSteps(st.Steps, hs.Name, steps)
+	}
 	if equality.Semantic.DeepEqual(read, s) {
 		return ctrl.Result{}, nil
 	}
@@ -265,6 +489,23 @@ func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ct
 		return ctrl.Result{}, fmt.Errorf("record the final steps of %s/%s: %w", s.GetNamespace(), s.GetName(), err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// replaceHostSteps puts steps in place of host's, keeping the hosts' order.
+func replaceHostSteps(all []stashv1beta1.StepStatus, host string, steps []stashv1beta1.StepStatus) []stashv1beta1.StepStatus {
+	var out []stashv1beta1.StepStatus
+	done := false
+	for _, st := range all {
+		if st.Host != host {
+			out = append(out, st)
+			continue
+		}
+		if !done {
+			out = append(out, steps...)
+			done = true
+		}
+	}
+	return out
 }
 
 // finalVerdict is the verdict recorded in a finished session's Succeeded

@@ -29,6 +29,8 @@ var Kind = lifecycle.Kind{
 	Invoker: func(_ context.Context, _ lifecycle.Readers, s lifecycle.Session) (client.Object, *session.Verdict, error) {
 		return s, nil, nil
 	},
+	Prepare: prepare,
+	Finish:  finish,
 }
 
 // Reconciler runs RestoreSessions. Its fields are lifecycle.Runner's:

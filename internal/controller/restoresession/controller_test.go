@@ -70,7 +70,7 @@ func TestRestoreSucceeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := resolve.Restore(cat, running, repo, testenv.ResolveOptions)
+	want, err := resolve.Restore(cat, running, repo, resolve.SingleHost, testenv.ResolveOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestRestoreFailures(t *testing.T) {
 	t.Run("image cannot be pulled", func(t *testing.T) {
 		e := e.With(t)
 		rs := newRestore(e, "typo-restore")
-		job := e.WaitForJob(naming.Restore.JobName(rs.Name))
+		job := e.WaitForJob(naming.Restore.JobName(rs.Name, 0))
 		pod := e.StartPod(job)
 		e.SetPodStatus(pod, corev1.PodStatus{
 			Phase: corev1.PodPending, StartTime: ptr.To(metav1.NewTime(e.Clock.Now())),
