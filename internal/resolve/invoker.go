@@ -33,6 +33,9 @@ type invoker struct {
 	target        stashv1beta1.TargetRef
 	// targetMounts are where the target's volumes are mounted (workloads).
 	targetMounts []corev1.VolumeMount
+	// claimTemplates: a restore into claims made from
+	// spec.target.volumeClaimTemplates, which may name no target.
+	claimTemplates bool
 
 	session metav1.Object
 	// sessionKind is the session's kind: how its Job and account are named.
@@ -75,8 +78,18 @@ func restoreInvoker(rs *stashv1beta1.RestoreSession, host Host) *invoker {
 	inv.driver = rs.Spec.Driver
 	if t := rs.Spec.Target; t != nil {
 		inv.target, inv.targetMounts = t.Ref, t.VolumeMounts
+		inv.claimTemplates = len(t.VolumeClaimTemplates) > 0
 	}
 	return inv
+}
+
+// taskName is the Task the invoker runs: the one it names, or for a
+// workload (or claims of volumeClaimTemplates) the catalog's default.
+func (inv *invoker) taskName() string {
+	if inv.taskRef.Name == "" && (IsWorkload(inv.target) || inv.claimTemplates) {
+		return inv.defaultTask
+	}
+	return inv.taskRef.Name
 }
 
 // restores reports whether the invoker's Job is a restore.

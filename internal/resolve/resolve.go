@@ -131,13 +131,14 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	if errs := checkUnsupported(inv); len(errs) > 0 {
 		return nil, errs
 	}
-	taskName := inv.taskRef.Name
-	if taskName == "" && IsWorkload(inv.target) {
-		taskName = inv.defaultTask
-	}
+	taskName := inv.taskName()
 	if taskName == "" {
+		example := "pvc-backup"
+		if inv.restores() {
+			example = "pvc-restore"
+		}
 		return nil, Errors{&FieldError{Object: inv.object(), Step: -1, Field: "spec.task.name",
-			Err: errors.New("no Task is named: set spec.task.name, e.g. pvc-backup")}}
+			Err: fmt.Errorf("no Task is named: set spec.task.name, e.g. %s", example)}}
 	}
 	stored, ok := cat.Tasks[taskName]
 	if !ok {

@@ -81,6 +81,8 @@ func Hosts(w Workload, replicas *int32, pods []corev1.Pod) []Host {
 			}
 			hosts = append(hosts, Host{Name: p.Spec.NodeName, Ordinal: -1, Pod: p.Name, Node: p.Spec.NodeName})
 		}
+		// By node, so that the Jobs' indexes do not depend on pod age.
+		slices.SortFunc(hosts, func(a, b Host) int { return strings.Compare(a.Name, b.Name) })
 		return hosts
 	}
 	h := Host{Name: HostName(0), Ordinal: -1}

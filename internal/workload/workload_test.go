@@ -60,9 +60,9 @@ func TestHosts(t *testing.T) {
 			w: Workload{Kind: StatefulSet, Name: "db", Replicas: 3}, replicas: ptr.To[int32](1),
 			want: []Host{{Name: "host-0", Ordinal: 0}},
 		},
-		"a DaemonSet: a host per node, named after it": {
+		"a DaemonSet: a host per node, named after it, in node order": {
 			w: Workload{Kind: DaemonSet, Name: "agent"},
-			pods: []corev1.Pod{pod("agent-b", "node-b", 0, true, corev1.PodRunning), pod("agent-a", "node-a", 0, true, corev1.PodRunning),
+			pods: []corev1.Pod{pod("agent-b", "node-b", 0, true, corev1.PodRunning), pod("agent-a", "node-a", time.Hour, true, corev1.PodRunning),
 				pod("agent-pending", "", 0, false, corev1.PodPending)},
 			want: []Host{{Name: "node-a", Ordinal: -1, Pod: "agent-a", Node: "node-a"}, {Name: "node-b", Ordinal: -1, Pod: "agent-b", Node: "node-b"}},
 		},
