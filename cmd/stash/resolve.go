@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/stash-operator/stash/internal/defaultcatalog"
@@ -124,10 +124,11 @@ func (o *resolveOptions) run(stdout, stderr io.Writer) error {
 		}
 		return &exitError{code: 1, err: errors.New("")}
 	}
-	// A workload has a Job per host: YAML documents, or a JSON list.
+	// A workload has a Job per host, and a Job may come with its interim
+	// claim: YAML documents, or a JSON list.
 	var out []byte
 	seen := map[string]bool{}
-	var jobs []*batchv1.Job
+	var created []runtime.Object
 	for _, res := range results {
 		for _, w := range res.Warnings {
 			if !seen[w] {
@@ -135,18 +136,18 @@ func (o *resolveOptions) run(stdout, stderr io.Writer) error {
 				seen[w] = true
 			}
 		}
-		jobs = append(jobs, res.Job)
+		created = append(created, res.Objects()...)
 	}
 	if o.output == "json" {
-		var v any = jobs[0]
-		if len(jobs) > 1 {
-			v = jobs
+		var v any = created[0]
+		if len(created) > 1 {
+			v = created
 		}
 		out, err = json.MarshalIndent(v, "", "  ")
 		out = append(out, '\n')
 	} else {
-		for i, job := range jobs {
-			y, merr := yaml.Marshal(job)
+		for i, obj := range created {
+			y, merr := yaml.Marshal(obj)
 			if merr != nil {
 				return merr
 			}

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stash-operator/stash/internal/manifest"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -58,6 +60,7 @@ func TestResolveCLI(t *testing.T) {
 		args       []string
 		wantCode   int
 		wantStdout string // golden file the stdout must equal, or empty for "no output"
+		wantJobs   int    // how many Jobs stdout holds, if not 1
 		wantStderr []string
 	}{
 		"backup session, same Job as the golden file": {
@@ -67,6 +70,10 @@ func TestResolveCLI(t *testing.T) {
 		"restore session from a directory": {
 			args:       []string{"resolve", "-f", golden + "/pvc-restore", "--restore-session", "data-restore", "-n", "demo", "--image", "stash:v0.1.0"},
 			wantStdout: golden + "/pvc-restore/job.yaml",
+		},
+		"a DaemonSet: a Job per node": {
+			args:     []string{"resolve", "-f", golden + "/workload-daemonset/input.yaml", "-f", golden + "/shared", "--backup-configuration", "dmn-backup", "-n", "demo"},
+			wantJobs: 2,
 		},
 		"warnings on stderr, Job on stdout": {
 			args:       []string{"resolve", "-f", golden + "/three-steps/input.yaml", "-f", golden + "/shared", "--backup-configuration", "app-with-a-rather-long-name-to-show-the-shortening-of-job-names", "-n", "demo"},
@@ -133,9 +140,8 @@ func TestResolveCLI(t *testing.T) {
 				}
 				return
 			}
-			var job batchv1.Job
-			if err := yaml.UnmarshalStrict([]byte(stdout), &job); err != nil || job.Kind != "Job" {
-				t.Fatalf("stdout is not one Job (%v):\n%s", err, stdout)
+			if jobs := checkCreated(t, stdout); jobs != max(tc.wantJobs, 1) {
+				t.Errorf("stdout holds %d Jobs, want %d:\n%s", jobs, max(tc.wantJobs, 1), stdout)
 			}
 			if tc.wantStdout != "" {
 				want, err := os.ReadFile(tc.wantStdout)
@@ -148,6 +154,37 @@ func TestResolveCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkCreated checks that stdout holds the objects the operator would
+// create, strictly: Jobs, each after its interim claim if any. It returns
+// how many Jobs.
+func checkCreated(t *testing.T, stdout string) (jobs int) {
+	t.Helper()
+	docs, err := manifest.Split(strings.NewReader(stdout))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("stdout is not YAML documents (%v):\n%s", err, stdout)
+	}
+	for i, doc := range docs {
+		gvk, err := manifest.GVK(doc.JSON)
+		if err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		var obj any
+		switch {
+		case gvk.Kind == "Job" && gvk.Group == "batch":
+			obj = &batchv1.Job{}
+			jobs++
+		case gvk.Kind == "PersistentVolumeClaim" && gvk.Group == "" && i+1 < len(docs):
+			obj = &corev1.PersistentVolumeClaim{}
+		default:
+			t.Fatalf("document %d is a %s, want a Job or the claim before one:\n%s", i, gvk, stdout)
+		}
+		if err := yaml.UnmarshalStrict(doc.JSON, obj); err != nil {
+			t.Fatalf("document %d (%s): %v", i, gvk.Kind, err)
+		}
+	}
+	return jobs
 }
 
 func TestResolveCLISynthesizesSessionAndPrintsJSON(t *testing.T) {

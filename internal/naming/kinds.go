@@ -69,7 +69,12 @@ func (k SessionKind) Labels(invokerKind, invokerName string, invokerLabels map[s
 }
 
 // InterimClaimName is the PVC the operator creates from an
-// interimVolumeTemplate named template, for invoker.
-func InterimClaimName(template, invoker string) string {
-	return Join(template, invoker)
+// interimVolumeTemplate named template for the Job job: one per Job, so
+// that the hosts of a session, which may run at once on different nodes,
+// each stage their data on a volume of their own.
+func InterimClaimName(template, job string) string {
+	if template == "" {
+		return job
+	}
+	return Join(template, job)
 }

@@ -13,7 +13,8 @@ func TestSessionKindNames(t *testing.T) {
 		"restore Job of host 2":                          {Restore.JobName("restore-pg", 2), "stash-restore-restore-pg-2"},
 		"backup account":                                 {Backup.ServiceAccountName("daily.db"), "stash-backup-daily-db"},
 		"restore account":                                {Restore.ServiceAccountName("restore-pg"), "stash-restore-restore-pg"},
-		"interim claim":                                  {InterimClaimName("interim", "daily"), "interim-daily"},
+		"interim claim":                                  {InterimClaimName("interim", "stash-backup-daily-1-0"), "interim-stash-backup-daily-1-0"},
+		"interim claim of a template with no name":       {InterimClaimName("", "stash-backup-daily-1-0"), "stash-backup-daily-1-0"},
 		"a long session is short":                        {lenOK(Backup.JobName(string(make([]byte, 80)), 0)), "ok"},
 	}
 	for name, tc := range tests {

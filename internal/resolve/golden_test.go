@@ -103,11 +103,13 @@ func TestGolden(t *testing.T) {
 			var jobs [][]byte
 			var warnings []string
 			for _, res := range results {
-				got, err := yaml.Marshal(res.Job)
-				if err != nil {
-					t.Fatal(err)
+				for _, obj := range res.Objects() {
+					got, err := yaml.Marshal(obj)
+					if err != nil {
+						t.Fatal(err)
+					}
+					jobs = append(jobs, got)
 				}
-				jobs = append(jobs, got)
 				warnings = append(warnings, res.Warnings...)
 			}
 			compareGolden(t, filepath.Join(dir, "job.yaml"), bytes.Join(jobs, []byte("---\n")))

@@ -92,6 +92,21 @@ func (inv *invoker) taskName() string {
 	return inv.taskRef.Name
 }
 
+// InterimClaimOf is the name of the interim claim of Job job of a session
+// of invoker (a BackupConfiguration or RestoreSession); "" when invoker has
+// no interimVolumeTemplate.
+func InterimClaimOf(invoker metav1.Object, job string) string {
+	if tmpl := invokerOf(invoker).interimVolume; tmpl != nil {
+		return naming.InterimClaimName(tmpl.Name, job)
+	}
+	return ""
+}
+
+// jobName is the name of the Job of the invoker's host.
+func (inv *invoker) jobName() string {
+	return inv.sessionKind.JobName(inv.session.GetName(), inv.host.Index)
+}
+
 // restores reports whether the invoker's Job is a restore.
 func (inv *invoker) restores() bool { return inv.sessionKind == naming.Restore }
 

@@ -3,6 +3,7 @@ package resolve
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,7 +59,7 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	}
 	if tmpl := inv.interimVolume; tmpl != nil {
 		volumes = upsertVolume(volumes, corev1.Volume{Name: InterimVolume, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: naming.InterimClaimName(tmpl.Name, inv.name)}}})
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: naming.InterimClaimName(tmpl.Name, inv.jobName())}}})
 		shared = append(shared, corev1.VolumeMount{Name: InterimVolume, MountPath: interimMountPath})
 	}
 
@@ -112,7 +113,7 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      inv.sessionKind.JobName(inv.session.GetName(), inv.host.Index),
+			Name:      inv.jobName(),
 			Namespace: inv.namespace,
 			Labels:    labels,
 			OwnerReferences: []metav1.OwnerReference{{
@@ -132,6 +133,28 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 			},
 		},
 	}, nil
+}
+
+// interimClaim is the claim of the invoker's interimVolumeTemplate that the
+// Job mounts, labelled as the Job and owned by the session (nil: no
+// template). The operator creates it with the Job and deletes it when the
+// session ends.
+func interimClaim(inv *invoker, job *batchv1.Job) *corev1.PersistentVolumeClaim {
+	tmpl := inv.interimVolume
+	if tmpl == nil {
+		return nil
+	}
+	labels := maps.Clone(job.Labels)
+	maps.Copy(labels, tmpl.Labels)
+	return &corev1.PersistentVolumeClaim{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: naming.InterimClaimName(tmpl.Name, job.Name), Namespace: job.Namespace,
+			Labels: labels, Annotations: maps.Clone(tmpl.Annotations),
+			OwnerReferences: slices.Clone(job.OwnerReferences),
+		},
+		Spec: *tmpl.Spec.DeepCopy(),
+	}
 }
 
 // checkMounts reports every step mount that names no volume of the Job.

@@ -14,6 +14,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
@@ -71,11 +72,23 @@ var SingleHost = Host{Name: "host-0", Ordinal: -1}
 // Result is a resolved Job and what the user should know about it.
 type Result struct {
 	Job *batchv1.Job
+	// InterimClaim is the claim of the invoker's interimVolumeTemplate that
+	// the Job mounts, to create before it (nil: none).
+	InterimClaim *corev1.PersistentVolumeClaim
 	// Task is the Task the Job runs: the invoker's, or the catalog's
 	// default for a workload.
 	Task string
 	// Warnings, e.g. a param shadowed by a built-in variable. Not errors.
 	Warnings []string
+}
+
+// Objects are what the operator creates for the host, in order: the
+// interim claim, if any, then the Job.
+func (r *Result) Objects() []runtime.Object {
+	if r.InterimClaim != nil {
+		return []runtime.Object{r.InterimClaim, r.Job}
+	}
+	return []runtime.Object{r.Job}
 }
 
 // Backup resolves the Job of host of session bs of configuration bc. repo
@@ -195,7 +208,7 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 		r.warnings = append(r.warnings, inv.object()+" spec.hooks: the hook containers run `stash run-hook`, which this version "+
 			"does not implement yet: they will fail and fail the session; remove spec.hooks until it is released")
 	}
-	return &Result{Job: job, Task: taskName, Warnings: r.warnings}, nil
+	return &Result{Job: job, InterimClaim: interimClaim(inv, job), Task: taskName, Warnings: r.warnings}, nil
 }
 
 // substitute resolves every string under v. scopes are looked up in order:

@@ -27,6 +27,10 @@ type Observation struct {
 	// ConfigMap or claim that does not exist (it may be created a moment
 	// later, by the same apply).
 	MissingSourceGrace time.Duration
+	// Preparing, when set, is what the target is being readied for before
+	// any host's Job is made (a workload stopping for its restore): the
+	// session waits for it, up to PodStartTimeout from its creation.
+	Preparing string
 }
 
 // Host is what is observed of one host of a running session: what it
@@ -96,11 +100,30 @@ var HostRules = []Rule{
 // session from its hosts. It is Running while some host is; then Succeeded
 // when every host succeeded, else the failure of the hosts that failed.
 func Decide(o Observation) Verdict {
+	if o.Preparing != "" {
+		return preparing(o)
+	}
 	verdicts := make([]Verdict, len(o.Hosts))
 	for i, h := range o.Hosts {
 		verdicts[i] = judgeHost(o, h)
 	}
 	return combine(o.Hosts, verdicts)
+}
+
+// preparing: no Job is made until the target is ready, and a target that
+// never gets ready fails the session instead of leaving it Running.
+func preparing(o Observation) Verdict {
+	waited := o.Now.Sub(o.Created)
+	if o.PodStartTimeout > 0 && waited >= o.PodStartTimeout {
+		return Failed(stashv1beta1.ReasonTargetNotReady, fmt.Sprintf("the target was still not ready %s after the session was created (--pod-start-timeout %s): %s",
+			waited.Round(time.Second), o.PodStartTimeout, o.Preparing))
+	}
+	v := Verdict{Phase: stashv1beta1.SessionRunning, Reason: stashv1beta1.ReasonRunning, Message: "waiting for " + o.Preparing}
+	if o.PodStartTimeout > 0 {
+		v.RequeueAfter = o.PodStartTimeout - waited
+	}
+	v.Rule = "TargetPreparing"
+	return v
 }
 
 // judgeHost is the verdict of the first of HostRules that decides, or

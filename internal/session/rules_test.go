@@ -343,6 +343,36 @@ func TestDecideCombinesHosts(t *testing.T) {
 	}
 }
 
+// A target being readied holds every Job back; it gets until the pod
+// start timeout.
+func TestDecideWhilePreparing(t *testing.T) {
+	queued := []Host{{Name: "host-0"}, {Name: "host-1"}}
+	what := "the pods of Deployment web to end, stopped for the restore (1 left: web-1)"
+	tests := map[string]struct {
+		waited time.Duration
+		want   Verdict
+	}{
+		"waiting, until the timeout": {
+			waited: 4 * time.Minute,
+			want: Verdict{Phase: stashv1beta1.SessionRunning, Reason: stashv1beta1.ReasonRunning, Rule: "TargetPreparing",
+				Message: "waiting for " + what, RequeueAfter: 6 * time.Minute},
+		},
+		"not ready at the timeout: failed, saying what it waited for": {
+			waited: 10 * time.Minute,
+			want: Failed(stashv1beta1.ReasonTargetNotReady,
+				"the target was still not ready 10m0s after the session was created (--pod-start-timeout 10m0s): "+what),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o := Observation{Hosts: queued, Created: t0, Now: t0.Add(tc.waited), PodStartTimeout: 10 * time.Minute, Preparing: what}
+			if diff := cmp.Diff(tc.want, Decide(o)); diff != "" {
+				t.Errorf("Decide (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // Every rule of the chain is named once.
 func TestHostRulesHaveUniqueNames(t *testing.T) {
 	seen := map[string]bool{}

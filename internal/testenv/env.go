@@ -417,6 +417,18 @@ func (e *Env) StartPod(job *batchv1.Job) *corev1.Pod {
 	return pod
 }
 
+// RunPod creates a running, ready pod labelled app=app on node, as a
+// workload's controller and the kubelet would make it.
+func (e *Env) RunPod(name, app, node string) *corev1.Pod {
+	e.T.Helper()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": app}},
+		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: app, Image: "busybox"}}}}
+	e.Create(pod)
+	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}})
+	return pod
+}
+
 // SetPodStatus writes the pod's status as the kubelet would.
 func (e *Env) SetPodStatus(pod *corev1.Pod, status corev1.PodStatus) {
 	e.T.Helper()

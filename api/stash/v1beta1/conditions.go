@@ -92,6 +92,10 @@ const (
 	// Secret, ConfigMap or PersistentVolumeClaim one of its volumes names
 	// does not exist.
 	ReasonVolumeSourceNotFound SessionReason = "VolumeSourceNotFound"
+	// ReasonTargetNotReady: the target was not readied for its first Job
+	// (a workload's pods still running after it was stopped for its
+	// restore) within the operator's --pod-start-timeout.
+	ReasonTargetNotReady SessionReason = "TargetNotReady"
 )
 
 // WipeOutReason is a reason of a Repository's WipedOut condition.

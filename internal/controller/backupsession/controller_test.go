@@ -78,11 +78,16 @@ func resolved(e *testenv.Env, name string) (*resolve.Result, error) {
 	return resolve.Backup(cat, &bc, &bs, repo, resolve.SingleHost, testenv.ResolveOptions)
 }
 
-// report writes host results as update-status does.
+// report writes host results of the claim app-data as update-status does.
 func report(e *testenv.Env, name string, hosts ...stashv1beta1.HostBackupStats) {
 	e.T.Helper()
+	reportTarget(e, name, stashv1beta1.TargetRef{Kind: "PersistentVolumeClaim", Name: "app-data"}, hosts...)
+}
+
+// reportTarget writes host results of the target ref.
+func reportTarget(e *testenv.Env, name string, ref stashv1beta1.TargetRef, hosts ...stashv1beta1.HostBackupStats) {
+	e.T.Helper()
 	bs := &stashv1beta1.BackupSession{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	ref := stashv1beta1.TargetRef{Kind: "PersistentVolumeClaim", Name: "app-data"}
 	e.UpdateStatus(bs, func() { status.UpsertBackupHosts(&bs.Status, ref, hosts) })
 }
 

@@ -125,24 +125,25 @@ func JobRefused(err error) (session.Verdict, bool) {
 	return session.Failed(stashv1beta1.ReasonJobCreationFailed, "the API server refused the Job: "+err.Error()), true
 }
 
-// CreateJob creates the session's Job. The name is the session's, so a
-// second create (a retry, a restarted operator) finds the first Job and is
-// a success; a Job of that name that another object controls is an error
-// until it is gone.
-func CreateJob(ctx context.Context, c client.Client, direct client.Reader, job *batchv1.Job) error {
-	owner := metav1.GetControllerOf(job)
-	switch err := c.Create(ctx, job.DeepCopy()); {
+// createOwned creates an object of the session's host (its Job, its interim
+// claim). Its name is the session's, so a second create (a retry, a
+// restarted operator) finds the first and is a success; an object of that
+// name that another object controls is an error until it is gone.
+func createOwned(ctx context.Context, c client.Client, direct client.Reader, obj client.Object) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	owner := metav1.GetControllerOf(obj)
+	switch err := c.Create(ctx, obj.DeepCopyObject().(client.Object)); {
 	case err == nil:
 		return nil
 	case !apierrors.IsAlreadyExists(err):
-		return fmt.Errorf("create Job %s/%s: %w", job.Namespace, job.Name, err)
+		return fmt.Errorf("create %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
 	}
-	var existing batchv1.Job
-	if err := direct.Get(ctx, client.ObjectKeyFromObject(job), &existing); err != nil {
-		return fmt.Errorf("get existing Job %s/%s: %w", job.Namespace, job.Name, err)
+	existing := obj.DeepCopyObject().(client.Object)
+	if err := direct.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
+		return fmt.Errorf("get existing %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
 	}
-	if owner == nil || !controlledBy(&existing, owner.UID) {
-		return fmt.Errorf("a Job %s/%s already exists and belongs to another object; waiting for it to be deleted", job.Namespace, job.Name)
+	if owner == nil || !controlledBy(existing, owner.UID) {
+		return fmt.Errorf("a %s %s/%s already exists and belongs to another object; waiting for it to be deleted", kind, obj.GetNamespace(), obj.GetName())
 	}
 	return nil
 }

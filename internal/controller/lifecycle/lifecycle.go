@@ -13,6 +13,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -62,9 +63,10 @@ type Kind struct {
 	// cannot start because its invoker is missing gets a verdict instead.
 	Invoker func(ctx context.Context, r Readers, s Session) (client.Object, *session.Verdict, error)
 	// Prepare, when set, readies the target before the first Job is made
-	// (a restore stops its workload). It reports whether the target is
-	// ready; if not, the session waits and is looked at again.
-	Prepare func(ctx context.Context, r *Runner, s Session, invoker client.Object) (ready bool, err error)
+	// (a restore stops its workload). It returns what it still waits for,
+	// empty once the target is ready; until then the session says so and
+	// is looked at again.
+	Prepare func(ctx context.Context, r *Runner, s Session, invoker client.Object) (waitingFor string, err error)
 	// Finish, when set, undoes Prepare once the session is final (a
 	// restore starts its workload again). It runs until it reports done,
 	// also when the invoker is gone (then invoker is nil).
@@ -247,6 +249,16 @@ func (r *Runner) follow(ctx context.Context, s Session, read runtime.Object) (ct
 	return r.run(ctx, s, read, invoker, nil)
 }
 
+// anyCreated: some host has its Job.
+func anyCreated(hosts []session.Host) bool {
+	for _, h := range hosts {
+		if h.Created {
+			return true
+		}
+	}
+	return false
+}
+
 // queued: some host has no Job yet, nor a problem that keeps it from one.
 func queued(hosts []stashv1beta1.HostStatus) bool {
 	for _, h := range hosts {
@@ -266,15 +278,14 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var waitPrepare bool
+	var preparing string
 	if invoker != nil {
-		ready := true
 		if r.kind.Prepare != nil {
-			if ready, err = r.kind.Prepare(ctx, r, s, invoker); err != nil {
+			if preparing, err = r.kind.Prepare(ctx, r, s, invoker); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
-		if ready {
+		if preparing == "" {
 			var failure *session.Verdict
 			notes, failure, err = r.createJobs(ctx, s, invoker, observed)
 			if err != nil {
@@ -287,16 +298,19 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 				return ctrl.Result{}, err
 			}
 		}
-		waitPrepare = !ready
 	}
-	v := session.Decide(session.Observation{
+	o := session.Observation{
 		Hosts:   observed,
 		Created: s.GetCreationTimestamp().Time, Now: r.Clock.Now(),
 		ImagePullGrace:     cmp.Or(r.ImagePullGracePeriod, DefaultImagePullGracePeriod),
 		PodStartTimeout:    cmp.Or(r.PodStartTimeout, DefaultPodStartTimeout),
 		MissingSourceGrace: cmp.Or(r.MissingSourceGrace, DefaultMissingSourceGrace),
-	})
-	if waitPrepare && v.Phase == stashv1beta1.SessionRunning && (v.RequeueAfter == 0 || v.RequeueAfter > prepareRetry) {
+	}
+	if !anyCreated(observed) {
+		o.Preparing = preparing // once a Job runs, the hosts decide
+	}
+	v := session.Decide(o)
+	if preparing != "" && v.Phase == stashv1beta1.SessionRunning && (v.RequeueAfter == 0 || v.RequeueAfter > prepareRetry) {
 		v.RequeueAfter = prepareRetry
 	}
 	st.Steps = stepsOf(observed)
@@ -343,11 +357,13 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 			}
 			accountReady = true
 		}
-		if err := CreateJob(ctx, r.Client, r.APIReader, job); err != nil {
-			if v, ok := JobRefused(err); ok {
-				return nil, &v, nil
+		for _, obj := range resolved.Objects() {
+			if err := createOwned(ctx, r.Client, r.APIReader, obj.(client.Object)); err != nil {
+				if v, ok := JobRefused(err); ok {
+					return nil, &v, nil
+				}
+				return nil, nil, err
 			}
-			return nil, nil, err
 		}
 		log.FromContext(ctx).Info("created the Job of a host", "host", hs.Name, "job", job.Name, "node", hs.Node)
 		hs.Job = job.Name
@@ -423,6 +439,41 @@ func withHost(steps []stashv1beta1.StepStatus, host string) []stashv1beta1.StepS
 	return steps
 }
 
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=delete
+
+// deleteInterimClaims deletes the claims of the invoker's
+// interimVolumeTemplate that the session's Jobs staged their data on: only
+// claims the session controls, by UID. A claim still mounted goes when its
+// pod does.
+//
+// An invoker that is gone leaves them to the garbage collector, with the
+// session.
+func (r *Runner) deleteInterimClaims(ctx context.Context, s Session, inv client.Object) error {
+	for _, hs := range s.SessionStatus().Hosts {
+		name := resolve.InterimClaimOf(inv, hs.Job)
+		if hs.Job == "" || name == "" {
+			continue
+		}
+		var claim corev1.PersistentVolumeClaim
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.GetNamespace(), Name: name}, &claim)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get interim PersistentVolumeClaim %s/%s: %w", s.GetNamespace(), name, err)
+		}
+		if !claim.DeletionTimestamp.IsZero() || !controlledBy(&claim, s.GetUID()) {
+			continue
+		}
+		err = r.Client.Delete(ctx, &claim, client.Preconditions{UID: &claim.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("delete interim PersistentVolumeClaim %s/%s: %w", s.GetNamespace(), name, err)
+		}
+		log.FromContext(ctx).Info("deleted the interim claim of a host", "host", hs.Name, "claim", name)
+	}
+	return nil
+}
+
 // stepsOf are the session's steps: every host's, host by host.
 func stepsOf(hosts []session.Host) []stashv1beta1.StepStatus {
 	var steps []stashv1beta1.StepStatus
@@ -439,20 +490,25 @@ func stepsOf(hosts []session.Host) []stashv1beta1.StepStatus {
 // starts its workload again). The phase was decided and stays.
 func (r *Runner) settle(ctx context.Context, s Session, read runtime.Object) (ctrl.Result, error) {
 	st := s.SessionStatus()
+	inv, failure, err := r.kind.Invoker(ctx, r.readers(), s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if failure != nil {
+		inv = nil // gone since: what Prepare did is still undone
+	}
 	if r.kind.Finish != nil {
-		inv, failure, err := r.kind.Invoker(ctx, r.readers(), s)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if failure != nil {
-			inv = nil // gone since: what Prepare did is still undone
-		}
 		done, err := r.kind.Finish(ctx, r, s, inv)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if !done {
 			return ctrl.Result{RequeueAfter: prepareRetry}, nil
+		}
+	}
+	if inv != nil {
+		if err := r.deleteInterimClaims(ctx, s, inv); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 	if !stepsUnsettled(st.Steps) {

@@ -3,6 +3,7 @@ package restoresession
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/resolve"
+	"github.com/stash-operator/stash/internal/text"
 	"github.com/stash-operator/stash/internal/workload"
 )
 
@@ -44,48 +46,56 @@ func stopper(rs *stashv1beta1.RestoreSession) string {
 	return rs.Namespace + "/" + rs.Name + "/" + string(rs.UID)
 }
 
-// prepare stops the target workload and reports ready once none of its
-// pods is left.
-func prepare(ctx context.Context, r *lifecycle.Runner, s lifecycle.Session, _ client.Object) (bool, error) {
+// prepare stops the target workload; it waits until none of its pods is
+// left, saying which are.
+func prepare(ctx context.Context, r *lifecycle.Runner, s lifecycle.Session, _ client.Object) (string, error) {
 	rs := s.(*stashv1beta1.RestoreSession)
 	if !stopsWorkload(rs) {
-		return true, nil
+		return "", nil
 	}
+	ref := rs.Spec.Target.Ref
 	if !controllerutil.ContainsFinalizer(rs, Finalizer) {
 		// First the finalizer, then the stop: a stopped workload always has
 		// a RestoreSession that will start it again.
 		controllerutil.AddFinalizer(rs, Finalizer)
 		if err := r.Client.Update(ctx, rs); err != nil {
-			return false, client.IgnoreNotFound(fmt.Errorf("add finalizer %s to RestoreSession %s/%s: %w", Finalizer, rs.Namespace, rs.Name, err))
+			return "", client.IgnoreNotFound(fmt.Errorf("add finalizer %s to RestoreSession %s/%s: %w", Finalizer, rs.Namespace, rs.Name, err))
 		}
-		return false, nil
+		return fmt.Sprintf("%s %s to stop for the restore", ref.Kind, ref.Name), nil
 	}
 	obj, found, err := getWorkload(ctx, r, rs)
-	if err != nil || !found {
-		return false, err // the plan reported a missing workload; it came back later
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return fmt.Sprintf("%s %s (spec.target.ref), which does not exist, to stop for the restore", ref.Kind, ref.Name), nil
 	}
 	if _, err := toggle(ctx, r, rs, obj, stopped); err != nil {
-		return false, err
+		return "", err
 	}
-	return podsGone(ctx, r, rs)
+	left, err := podsLeft(ctx, r, rs, obj)
+	if err != nil || len(left) == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("the pods of %s %s to end, stopped for the restore (%d left: %s)", ref.Kind, ref.Name, len(left), text.CutBack(strings.Join(left, ", "), 200)), nil
 }
 
-// podsGone reports whether the workload has no pod left, running or
-// terminating: only then is nothing writing to its volumes.
-func podsGone(ctx context.Context, r *lifecycle.Runner, rs *stashv1beta1.RestoreSession) (bool, error) {
-	obj, found, err := getWorkload(ctx, r, rs)
-	if err != nil || !found {
-		return false, err
-	}
+// podsLeft are the names of the workload's pods, running or terminating:
+// only once there are none is nothing writing to its volumes.
+func podsLeft(ctx context.Context, r *lifecycle.Runner, rs *stashv1beta1.RestoreSession, obj workload.Object) ([]string, error) {
 	_, sel, err := workload.FromObject(obj)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var pods corev1.PodList
 	if err := r.APIReader.List(ctx, &pods, client.InNamespace(rs.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
-		return false, fmt.Errorf("list the pods of %s %s/%s: %w", rs.Spec.Target.Ref.Kind, rs.Namespace, obj.GetName(), err)
+		return nil, fmt.Errorf("list the pods of %s %s/%s: %w", rs.Spec.Target.Ref.Kind, rs.Namespace, obj.GetName(), err)
 	}
-	return len(pods.Items) == 0, nil
+	names := make([]string, len(pods.Items))
+	for i, p := range pods.Items {
+		names[i] = p.Name
+	}
+	return names, nil
 }
 
 // finish starts the workload the restore stopped, as it ran before, and
