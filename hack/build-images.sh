@@ -3,6 +3,8 @@
 # imports them into the cluster's containerd (namespace k8s.io):
 #
 #   localhost/pause:1        our pause program (hack/pause): the pod sandbox image
+#   localhost/busybox:1      Debian's static busybox: the local-path provisioner's
+#                            helper pods, and test workloads that need a shell
 #   stash:$STASH_IMAGE_TAG   Debian bookworm (minbase) + postgresql-client-15,
 #                            mariadb-client, ca-certificates + the static stash
 #                            binary and restic; also tagged stash:$VERSION
@@ -12,7 +14,7 @@
 #   localhost/mariadb:10.11  mariadb-server; password from MARIADB_ROOT_PASSWORD,
 #                            listens on 0.0.0.0:3306
 #
-# usage: hack/build-images.sh [pause] [stash] [postgres] [mariadb]   (default: all)
+# usage: hack/build-images.sh [pause] [busybox] [stash] [postgres] [mariadb]   (default: all)
 #
 # How: mmdebstrap makes each Debian root filesystem as a tarball from the
 # Debian mirror apt uses (/etc/apt/sources.list.d/debian.sources), umoci packs
@@ -56,9 +58,9 @@ source "$here/lib/common.sh"
 log_name=build-images
 sha() { sha256sum | cut -c1-16; }
 
-targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=(pause stash postgres mariadb)
+targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=(pause busybox stash postgres mariadb)
 for t in "${targets[@]}"; do
-  case $t in pause | stash | postgres | mariadb) ;; *) die "unknown image $t (pause stash postgres mariadb)" ;; esac
+  case $t in pause | busybox | stash | postgres | mariadb) ;; *) die "unknown image $t (pause busybox stash postgres mariadb)" ;; esac
 done
 [ "$(id -u)" = 0 ] || die "run as root (root filesystems keep their owners)"
 for t in umoci ctr jq go; do command -v "$t" >/dev/null || die "$t missing: run TIERS=cluster bash hack/setup-test-infra.sh"; done
@@ -186,6 +188,22 @@ build_pause() {
   local t; t=$(image pause "" "$d/layer.tar" --config.entrypoint /pause --config.user 65535:65535)
   load pause "$t" localhost/pause:1
   log "pause: done in $(since "$s")s"
+}
+
+# -------------------------------------------------------------------- busybox
+# The applets the provisioner's helper scripts and the tests' workloads run.
+busybox_applets=(sh mkdir rm ls cat cp chmod sleep date find head sha256sum md5sum dd sync touch wc echo test true)
+build_busybox() {
+  local s; s=$(now_us); local d="$work/busybox" a
+  [ -x /bin/busybox ] || die "/bin/busybox missing: run TIERS=cluster bash hack/setup-test-infra.sh (busybox-static)"
+  mkdir -p "$d/root/bin" "$d/root/tmp"
+  chmod 1777 "$d/root/tmp"
+  cp /bin/busybox "$d/root/bin/busybox"
+  for a in "${busybox_applets[@]}"; do ln -sf busybox "$d/root/bin/$a"; done
+  layer_tar "$d/layer.tar" "$d/root"
+  local t; t=$(image busybox "" "$d/layer.tar" --config.env PATH=/bin --config.entrypoint /bin/sh)
+  load busybox "$t" localhost/busybox:1
+  log "busybox: done in $(since "$s")s"
 }
 
 # ---------------------------------------------------------------------- stash

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes cluster on this machine, for end-to-end tests:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
-# kubelet, kube-proxy and a small DNS server (hack/clusterdns), from the
-# binaries hack/setup-test-infra.sh builds (TIERS=cluster). Nothing is pulled
+# kubelet, kube-proxy, a small DNS server (hack/clusterdns) and a dynamic
+# volume provisioner (Rancher's local-path-provisioner: StorageClass
+# local-path, the default), from the binaries hack/setup-test-infra.sh
+# builds (TIERS=cluster). Nothing is pulled
 # from a registry: pods run local images that hack/build-images.sh imports
 # (run it after every up: down removes containerd's store with the rest).
 # RBAC, ServiceAccount tokens and the kube-root-ca.crt ConfigMap are real, so
@@ -64,7 +66,7 @@ issuer=https://kubernetes.default.svc.cluster.local
 pki="$state/pki"; run="$state/run"; logs="$state/logs"
 ctr_sock="$state/containerd/containerd.sock"
 admin_kc="$state/admin.kubeconfig"
-components=(etcd kube-apiserver clusterdns containerd kube-controller-manager kube-scheduler kubelet kube-proxy)
+components=(etcd kube-apiserver clusterdns containerd kube-controller-manager kube-scheduler kubelet kube-proxy local-path-provisioner)
 # Kernel settings the kubelet, kube-proxy or the CNI bridge plugin change:
 # saved on the first up, restored by down.
 sysctls=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables
@@ -114,6 +116,7 @@ healthy() { # name: one quick health probe
     kubelet) curl -fsS -m 2 http://127.0.0.1:10248/healthz >/dev/null 2>&1 ;;
     kube-proxy) curl -fsS -m 2 http://127.0.0.1:10256/healthz >/dev/null 2>&1 ;;
     clusterdns) ss -Hlun "src $gw:53" | grep -q . && grep -q serving "$logs/clusterdns.log" ;;
+    local-path-provisioner) grep -q "Provisioner started" "$logs/local-path-provisioner.log" ;;
   esac
 }
 
@@ -152,6 +155,8 @@ cmd_up() {
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
     [ -x "$bin/$b" ] || die "$bin/$b is missing: run TIERS=cluster bash hack/setup-test-infra.sh"
   done
+  [ -x "$cache/bin/local-path-provisioner" ] || die "$cache/bin/local-path-provisioner is missing: run TIERS=cluster bash hack/setup-test-infra.sh"
+
   for t in containerd runc ctr /usr/lib/cni/bridge umoci iptables openssl curl jq; do
     command -v "$t" >/dev/null || die "$t is missing: run TIERS=cluster bash hack/setup-test-infra.sh"
   done
@@ -230,9 +235,14 @@ cmd_up() {
 
   start containerd containerd --config "$state/containerd/config.toml"
   wait_healthy containerd 30
-  # The sandbox image; hack/build-images.sh pause rebuilds it after a change.
-  if ! ctr -a "$ctr_sock" -n k8s.io images ls -q "name==localhost/pause:1" | grep -q .; then
-    STASH_CLUSTER_DIR="$state" bash "$here/build-images.sh" pause >&2
+  # The sandbox image and the provisioner's helper image (both small, built
+  # from this machine); hack/build-images.sh rebuilds them after a change.
+  local img missing_images=()
+  for img in pause busybox; do
+    ctr -a "$ctr_sock" -n k8s.io images ls -q "name==localhost/$img:1" | grep -q . || missing_images+=("$img")
+  done
+  if [ "${#missing_images[@]}" -gt 0 ]; then
+    STASH_CLUSTER_DIR="$state" bash "$here/build-images.sh" "${missing_images[@]}" >&2
   fi
 
   start kubelet "$bin/kubelet" --config="$state/kubelet.yaml" \
@@ -253,6 +263,13 @@ cmd_up() {
     die "no default ServiceAccount after 60s (see $logs/kube-controller-manager.log)"
   wait_for kube-root-ca.crt 60 kubectl -n default get configmap kube-root-ca.crt -o name >/dev/null 2>&1 ||
     die "no kube-root-ca.crt ConfigMap after 60s"
+  local_path_manifest | kubectl apply -f - >/dev/null
+  mkdir -p "$state/volumes"
+  start local-path-provisioner "$cache/bin/local-path-provisioner" --debug start \
+    --kubeconfig "$admin_kc" --namespace local-path-storage --configmap-name local-path-config \
+    --service-account-name local-path-provisioner --helper-image localhost/busybox:1 \
+    --provisioner-name rancher.io/local-path
+  wait_healthy local-path-provisioner 60
   log "cluster up"
   echo "KUBECONFIG=$admin_kc"
 }
@@ -265,8 +282,9 @@ node_ready() {
 cmd_down() {
   [ "$(id -u)" = 0 ] || die "run as root"
   if [ ! -d "$state" ]; then log "no cluster state at $state: nothing to do"; return 0; fi
-  # No new pods from controllers or the scheduler while we empty the node.
-  stop kube-controller-manager kube-scheduler
+  # No new pods from controllers, the scheduler or the provisioner while we
+  # empty the node.
+  stop kube-controller-manager kube-scheduler local-path-provisioner
   if pid_of kube-apiserver >/dev/null && pid_of kubelet >/dev/null && healthy kube-apiserver; then
     # The kubelet tears each pod down through the CRI (CNI DEL, netns, mounts).
     log "deleting every pod"

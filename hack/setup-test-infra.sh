@@ -8,6 +8,7 @@
 #     envtest  kube-apiserver + etcd (controller tests)
 #     data     restic, versitygw (S3), PostgreSQL 15, MariaDB 10.11 (data-plane tests)
 #     cluster  + kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
+#              Rancher's local-path-provisioner,
 #              kubectl, containerd, runc, CNI plugins, umoci, mmdebstrap
 #              (single-node cluster: hack/local-cluster.sh, hack/build-images.sh)
 #
@@ -92,6 +93,10 @@ if has data || has cluster; then
 fi
 if has data; then
   go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw
+fi
+if has cluster; then
+  # The cluster's dynamic volume provisioner, as a user's cluster has one.
+  go_install local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner
 fi
 for b in "${want[@]}"; do ln -sfn "$k8s_dir/$b" "$bin_dir/$b"; done
 

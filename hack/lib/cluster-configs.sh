@@ -110,3 +110,55 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 iptables: {localhostNodePorts: false, masqueradeAll: false, minSyncPeriod: 1s, syncPeriod: 30s}
 EOF
 }
+
+# The dynamic volume provisioner (Rancher's local-path-provisioner, a host
+# process like the other components): its namespace, the account of its
+# helper pods, and the ConfigMap it reads its configuration, helper pod and
+# scripts from. A claim of the default StorageClass local-path gets a
+# directory under $state/volumes on the node (created by a helper pod of
+# localhost/busybox:1 when the claim's first pod is scheduled) and a
+# PersistentVolume; deleting the claim deletes both.
+local_path_manifest() {
+  cat <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: local-path-storage}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: local-path-provisioner, namespace: local-path-storage}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-path
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: rancher.io/local-path
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Delete
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: local-path-config, namespace: local-path-storage}
+data:
+  config.json: |-
+    {"nodePathMap": [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": ["$state/volumes"]}]}
+  setup: |-
+    #!/bin/sh
+    set -eu
+    mkdir -m 0777 -p "\$VOL_DIR"
+  teardown: |-
+    #!/bin/sh
+    set -eu
+    rm -rf "\$VOL_DIR"
+  helperPod.yaml: |-
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: helper-pod}
+    spec:
+      containers:
+      - name: helper-pod
+        image: localhost/busybox:1
+        imagePullPolicy: Never
+EOF
+}
