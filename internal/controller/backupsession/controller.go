@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/naming"
@@ -34,6 +35,7 @@ var Kind = lifecycle.Kind{
 	InvokerKind: invokerKind,
 	New:         func() lifecycle.Session { return &stashv1beta1.BackupSession{} },
 	Invoker:     invoker,
+	Parallelism: firstBackupAlone,
 }
 
 // Reconciler runs BackupSessions. Its fields are lifecycle.Runner's:
@@ -50,6 +52,33 @@ type Reconciler struct {
 // SetupWithManager registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return r.Setup(mgr, ControllerName, Kind)
+}
+
+// +kubebuilder:rbac:groups=stash.appscode.com,resources=repositories,verbs=get
+
+// firstBackupAlone runs one host at a time into a repository that no backup
+// has written yet, until one host succeeded: each host's Job creates the
+// repository when there is none, and two restic inits at once leave a
+// repository with two keys of which only one opens its config.
+func firstBackupAlone(ctx context.Context, r *lifecycle.Runner, s lifecycle.Session, invoker client.Object, hosts []session.Host) (int, error) {
+	if len(hosts) < 2 {
+		return len(hosts), nil
+	}
+	for _, h := range hosts {
+		if h.Report != nil && h.Report.Phase == stashv1beta1.SessionSucceeded {
+			return len(hosts), nil
+		}
+	}
+	bc := invoker.(*stashv1beta1.BackupConfiguration)
+	var repo stashv1alpha1.Repository
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.GetNamespace(), Name: bc.Spec.Repository.Name}, &repo)
+	if err != nil {
+		return 0, client.IgnoreNotFound(fmt.Errorf("get Repository %s/%s: %w", s.GetNamespace(), bc.Spec.Repository.Name, err))
+	}
+	if written := repo.Status.FirstBackupTime != nil || repo.Status.LastBackupTime != nil || repo.Status.SnapshotCount > 0; written {
+		return len(hosts), nil
+	}
+	return 1, nil
 }
 
 // invoker reads the session's BackupConfiguration. Only BackupConfigurations

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/deps"
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
@@ -59,6 +60,17 @@ func hostsWithJobs(e *testenv.Env, name string, n int) *stashv1beta1.BackupSessi
 	return &bs
 }
 
+// repositoryWritten records, as update-status does, that a backup has
+// written the Repository: its hosts need not wait for a first one alone.
+func repositoryWritten(e *testenv.Env) {
+	e.T.Helper()
+	repo := &stashv1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Name: "s3-repo"}}
+	e.UpdateStatus(repo, func() {
+		now := metav1.Now()
+		repo.Status.FirstBackupTime, repo.Status.LastBackupTime, repo.Status.SnapshotCount = &now, &now, 1
+	})
+}
+
 var statefulSet = stashv1beta1.TargetRef{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "db"}
 
 func succeeded(host string) stashv1beta1.HostBackupStats {
@@ -86,6 +98,7 @@ func mountOf(job *batchv1.Job, claim string) (corev1.VolumeMount, bool) {
 // the target's parallelism: the next Job is made when a host reports.
 func TestStatefulSetHostsRunInParallelBatches(t *testing.T) {
 	e := startAsOperator(t)
+	repositoryWritten(e)
 	bs := newSession(e, "db-backup", "db-backup-1")
 	running := hostsWithJobs(e, bs.Name, 2)
 	var names []string
@@ -124,10 +137,37 @@ func TestStatefulSetHostsRunInParallelBatches(t *testing.T) {
 	}
 }
 
+// Into a repository no backup has written yet, one host runs alone: its
+// Job creates the repository, and two creating it at once would leave it
+// unusable. Once it succeeded the others run as the parallelism allows.
+func TestFirstBackupIntoANewRepositoryRunsOneHostFirst(t *testing.T) {
+	e := startAsOperator(t)
+	bs := newSession(e, "db-backup", "db-backup-3")
+	first := hostsWithJobs(e, bs.Name, 1)
+	e.Consistently("one host runs alone", 2*time.Second, func() error {
+		var cur stashv1beta1.BackupSession
+		if err := e.Get(bs.Name, &cur); err != nil {
+			return err
+		}
+		for _, h := range cur.Status.Hosts[1:] {
+			if h.Job != "" {
+				return fmt.Errorf("host %s has Job %s while host-0 makes the repository", h.Name, h.Job)
+			}
+		}
+		return nil
+	})
+	if first.Status.Hosts[0].Job == "" {
+		t.Fatalf("hosts %+v: want host-0 to run first", first.Status.Hosts)
+	}
+	reportTarget(e, bs.Name, statefulSet, succeeded("host-0"))
+	hostsWithJobs(e, bs.Name, 3)
+}
+
 // One failed host fails the session, naming the host, once the others have
 // finished: their backups are not cut short.
 func TestAFailedHostFailsTheSession(t *testing.T) {
 	e := startAsOperator(t)
+	repositoryWritten(e)
 	bs := newSession(e, "db-backup", "db-backup-2")
 	hostsWithJobs(e, bs.Name, 2)
 	reportTarget(e, bs.Name, statefulSet, succeeded("host-0"), stashv1beta1.HostBackupStats{Hostname: "host-1", Phase: stashv1beta1.HostBackupFailed,
@@ -157,6 +197,7 @@ func TestAFailedHostFailsTheSession(t *testing.T) {
 // and each host's Job runs on that node.
 func TestDaemonSetHostsAreItsNodes(t *testing.T) {
 	e := startAsOperator(t)
+	repositoryWritten(e)
 	e.RunPod("agent-x", "agent", "node-b")
 	e.RunPod("agent-y", "agent", "node-a")
 	bs := newSession(e, "agent-backup", "agent-backup-1")

@@ -67,6 +67,11 @@ type Kind struct {
 	// empty once the target is ready; until then the session says so and
 	// is looked at again.
 	Prepare func(ctx context.Context, r *Runner, s Session, invoker client.Object) (waitingFor string, err error)
+	// Parallelism, when set, is how many of the session's hosts may run at
+	// once, when that is fewer than the target's parallelism (a first
+	// backup into a new repository runs one host alone). hosts are what
+	// is observed of them.
+	Parallelism func(ctx context.Context, r *Runner, s Session, invoker client.Object, hosts []session.Host) (int, error)
 	// Finish, when set, undoes Prepare once the session is final (a
 	// restore starts its workload again). It runs until it reports done,
 	// also when the invoker is gone (then invoker is nil).
@@ -323,6 +328,13 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 // resolver's warnings, or the verdict on a Job that cannot be made.
 func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Object, observed []session.Host) ([]string, *session.Verdict, error) {
 	t := workload.SpecOf(invoker)
+	if r.kind.Parallelism != nil {
+		limit, err := r.kind.Parallelism(ctx, r, s, invoker, observed)
+		if err != nil {
+			return nil, nil, err
+		}
+		t.Parallelism = min(t.Parallelism, limit)
+	}
 	running := 0
 	for _, h := range observed {
 		if h.Created && !finished(h) {
