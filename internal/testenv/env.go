@@ -429,6 +429,16 @@ func (e *Env) RunPod(name, app, node string) *corev1.Pod {
 	return pod
 }
 
+// Schedule binds pod to node, as the scheduler does.
+func (e *Env) Schedule(pod *corev1.Pod, node string) {
+	e.T.Helper()
+	binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
+		Target: corev1.ObjectReference{Kind: "Node", Name: node}}
+	if err := e.Client.SubResource("binding").Create(e.Ctx, pod, binding); err != nil {
+		e.T.Fatalf("bind pod %s to node %s: %v", pod.Name, node, err)
+	}
+}
+
 // SetPodStatus writes the pod's status as the kubelet would.
 func (e *Env) SetPodStatus(pod *corev1.Pod, status corev1.PodStatus) {
 	e.T.Helper()

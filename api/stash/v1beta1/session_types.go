@@ -75,8 +75,9 @@ type HostStatus struct {
 	// when none runs.
 	// +optional
 	Pod string `json:"pod,omitempty"`
-	// Node the host's Job runs on: its pod's, since a ReadWriteOnce volume is
-	// shared only on one node; empty when it may run anywhere.
+	// Node the host's Job runs on: its workload pod's, since a ReadWriteOnce
+	// volume is shared only on one node; when no pod of the workload ran,
+	// the node the Job's pod was scheduled to (empty until then).
 	// +optional
 	Node string `json:"node,omitempty"`
 	// Problem, when set, says why the host cannot be backed up or restored;

@@ -238,6 +238,22 @@ func TestInterimClaimLivesWithTheSession(t *testing.T) {
 	if _, ok := mountOf(job, name); !ok {
 		t.Errorf("Job %s does not mount the interim claim %s", job.Name, name)
 	}
+	// No pod of web runs: the Job may run anywhere, and the session says
+	// where it did.
+	if node := running.Status.Hosts[0].Node; node != "" {
+		t.Fatalf("host-0 is on node %q before its Job's pod is scheduled", node)
+	}
+	e.Schedule(e.StartPod(job), "node-z")
+	e.Eventually("host-0 records the node its Job's pod runs on", func() error {
+		var cur stashv1beta1.BackupSession
+		if err := e.Get(bs.Name, &cur); err != nil {
+			return err
+		}
+		if node := cur.Status.Hosts[0].Node; node != "node-z" {
+			return fmt.Errorf("node %q", node)
+		}
+		return nil
+	})
 
 	reportTarget(e, bs.Name, stashv1beta1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}, succeeded("host-0"))
 	waitFor(e, bs.Name, stashv1beta1.SessionSucceeded, stashv1beta1.ReasonCompleted)

@@ -254,6 +254,16 @@ func (r *Runner) follow(ctx context.Context, s Session, read runtime.Object) (ct
 	return r.run(ctx, s, read, invoker, nil)
 }
 
+// recordNodes records where the Job of a host that could run anywhere (no
+// pod of the workload ran) was scheduled, so that the session says it.
+func recordNodes(hosts []stashv1beta1.HostStatus, observed []session.Host) {
+	for i, h := range observed {
+		if hosts[i].Node == "" && h.Pod != nil && h.Pod.Spec.NodeName != "" {
+			hosts[i].Node = h.Pod.Spec.NodeName
+		}
+	}
+}
+
 // anyCreated: some host has its Job.
 func anyCreated(hosts []session.Host) bool {
 	for _, h := range hosts {
@@ -319,6 +329,7 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 		v.RequeueAfter = prepareRetry
 	}
 	st.Steps = stepsOf(observed)
+	recordNodes(st.Hosts, observed)
 	return r.write(ctx, s, read, v, notes...)
 }
 
