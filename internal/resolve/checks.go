@@ -88,6 +88,24 @@ func checkUnsupported(inv *invoker) Errors {
 	return errs
 }
 
+// checkClaimTaskOnWorkload refuses a Task that mounts a claim named after a
+// workload target (pvc-backup's ${TARGET_NAME}): it backs up claims, and
+// the Job would wait for a claim that does not exist. Its volumes are the
+// Task's, substituted.
+func checkClaimTaskOnWorkload(inv *invoker, task string, volumes []corev1.Volume) Errors {
+	if !IsWorkload(inv.target) {
+		return nil
+	}
+	for i, v := range volumes {
+		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == inv.target.Name {
+			return Errors{&FieldError{Object: inv.object(), Step: -1, Field: "spec.task.name",
+				Err: fmt.Errorf("Task %q mounts the target as a PersistentVolumeClaim %q (its spec.volumes[%d]), but the target is a %s: "+
+					"leave spec.task empty to run the catalog's %s, which mounts the %s's own volumes", task, v.PersistentVolumeClaim.ClaimName, i, inv.target.Kind, inv.defaultTask, inv.target.Kind)}}
+		}
+	}
+	return nil
+}
+
 func supportedKind(ref stashv1beta1.TargetRef) bool {
 	return kindIn(jobTargetKinds, ref) || kindIn(workloadKinds, ref)
 }

@@ -51,6 +51,9 @@ func TestResolveErrors(t *testing.T) {
 		"unsupported-kind": {wantErrors: []string{
 			`BackupConfiguration "demo/app": spec.target.ref: Widget "w" (apiVersion "example.com/v1") is not a kind this version backs up or restores: use an AppBinding, DaemonSet, Deployment, PersistentVolumeClaim, ReplicaSet, ReplicationController or StatefulSet`,
 		}},
+		"claim-task-on-workload": {wantErrors: []string{
+			`BackupConfiguration "demo/app": spec.task.name: Task "pvc-backup" mounts the target as a PersistentVolumeClaim "web" (its spec.volumes[1]), but the target is a Deployment: leave spec.task empty to run the catalog's workload-backup, which mounts the Deployment's own volumes`,
+		}},
 		"probe-on-init-container": {wantErrors: []string{
 			`task "probed-first" step 0 (function "probed"): spec.runtimeSettings.livenessProbe: Kubernetes allows probes and lifecycle hooks only on a Job's main container, and every step but the last runs as an init-container: remove it from the Function, or make it the Task's last step`,
 			`task "probed-first" step 0 (function "probed"): spec.runtimeSettings.lifecycle: Kubernetes allows probes`,

@@ -177,6 +177,9 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	}
 	r.substitute(reflect.ValueOf(&task.Volumes).Elem(), path("spec", "volumes"),
 		&FieldError{Object: taskObject, Step: -1}, taskScope)
+	if errs := checkClaimTaskOnWorkload(inv, taskName, task.Volumes); len(errs) > 0 {
+		return nil, errs
+	}
 
 	var steps []step
 	for i, ref := range task.Steps {

@@ -272,6 +272,14 @@ func TestStatefulSetReadme(t *testing.T) {
 	if hosts := hostsOf(resticList(t, repoDir, password)); !slices.Equal(hosts, []string{"host-0", "host-1"}) {
 		t.Fatalf("snapshots of hosts %v, want host-0 and host-1", hosts)
 	}
+	// The repository exists now: the next backup runs both hosts at once,
+	// each with its own retention, in one repository.
+	bs = strings.TrimSpace(mustKubectl(t, readmeYAML(t, "statefulset-backupsession.yaml"), "-n", ns, "create", "-f", "-", "-o", "jsonpath={.metadata.name}"))
+	st = waitSession(t, ns, "backupsession", bs, 5*time.Minute)
+	t.Logf("second backup %s, both hosts at once, Succeeded in %s", bs, st.SessionDuration)
+	if n := len(resticList(t, repoDir, password)); n != 4 {
+		t.Fatalf("restic lists %d snapshots after two backups of two hosts, want 4", n)
+	}
 
 	apply(t, ns, readmeYAML(t, "statefulset-restore.yaml"))
 	waitSession(t, ns, "restoresession", "web-copy-restore", 5*time.Minute)
