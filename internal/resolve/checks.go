@@ -44,10 +44,10 @@ func checkInitContainers(inv *invoker, task string, steps []step) Errors {
 		}
 	}
 	containers := len(steps)
-	if inv.preHook != nil {
+	if len(inv.preHooks) > 0 {
 		containers++
 	}
-	if inv.postHook != nil {
+	if len(inv.postHooks) > 0 {
 		containers++
 	}
 	if c := inv.runtimeSettings.Container; c != nil && containers > 1 {
@@ -99,11 +99,32 @@ func checkClaimTaskOnWorkload(inv *invoker, task string, volumes []corev1.Volume
 	for i, v := range volumes {
 		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == inv.target.Name {
 			return Errors{&FieldError{Object: inv.object(), Step: -1, Field: "spec.task.name",
-				Err: fmt.Errorf("Task %q mounts the target as a PersistentVolumeClaim %q (its spec.volumes[%d]), but the target is a %s: "+
+				Err: fmt.Errorf("the Task %q mounts the target as a PersistentVolumeClaim %q (its spec.volumes[%d]), but the target is a %s: "+
 					"leave spec.task empty to run the catalog's %s, which mounts the %s's own volumes", task, v.PersistentVolumeClaim.ClaimName, i, inv.target.Kind, inv.defaultTask, inv.target.Kind)}}
 		}
 	}
 	return nil
+}
+
+// checkHooks refuses what a hook cannot mean: an executionPolicy on a pre
+// hook (it always runs: it decides whether the backup may start).
+func checkHooks(inv *invoker) Errors {
+	var errs Errors
+	if inv.stopsWorkload {
+		for _, h := range inv.allHooks() {
+			if h.handler.Exec != nil {
+				errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: append(h.field, field("exec")).String(),
+					Err: fmt.Errorf("an exec hook runs in the %s's pod, and the %s is stopped for the restore: set spec.target.restoreWhileRunning: true, or use an HTTP or TCP hook", inv.target.Kind, inv.target.Kind)})
+			}
+		}
+	}
+	for _, h := range inv.preHooks {
+		if h.handler.ExecutionPolicy != "" {
+			errs = append(errs, &FieldError{Object: inv.object(), Step: -1, Field: append(h.field, field("executionPolicy")).String(),
+				Err: fmt.Errorf("a pre hook always runs, before any data moves: executionPolicy applies to post hooks only; remove it")})
+		}
+	}
+	return errs
 }
 
 func supportedKind(ref stashv1beta1.TargetRef) bool {

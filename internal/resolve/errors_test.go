@@ -52,7 +52,14 @@ func TestResolveErrors(t *testing.T) {
 			`BackupConfiguration "demo/app": spec.target.ref: Widget "w" (apiVersion "example.com/v1") is not a kind this version backs up or restores: use an AppBinding, DaemonSet, Deployment, PersistentVolumeClaim, ReplicaSet, ReplicationController or StatefulSet`,
 		}},
 		"claim-task-on-workload": {wantErrors: []string{
-			`BackupConfiguration "demo/app": spec.task.name: Task "pvc-backup" mounts the target as a PersistentVolumeClaim "web" (its spec.volumes[1]), but the target is a Deployment: leave spec.task empty to run the catalog's workload-backup, which mounts the Deployment's own volumes`,
+			`BackupConfiguration "demo/app": spec.task.name: the Task "pvc-backup" mounts the target as a PersistentVolumeClaim "web" (its spec.volumes[1]), but the target is a Deployment: leave spec.task empty to run the catalog's workload-backup, which mounts the Deployment's own volumes`,
+		}},
+		"pre-hook-policy": {wantErrors: []string{
+			`BackupConfiguration "demo/app": spec.hooks.postBackupHooks[0].httpGet.path: variable ${NO_SUCH_VARIABLE} has no value and no default`,
+			`BackupConfiguration "demo/app": spec.hooks.preBackup.executionPolicy: a pre hook always runs, before any data moves: executionPolicy applies to post hooks only; remove it`,
+		}},
+		"restore-exec-hook-stopped": {wantErrors: []string{
+			`RestoreSession "demo/app": spec.hooks.postRestore.exec: an exec hook runs in the Deployment's pod, and the Deployment is stopped for the restore: set spec.target.restoreWhileRunning: true, or use an HTTP or TCP hook`,
 		}},
 		"probe-on-init-container": {wantErrors: []string{
 			`task "probed-first" step 0 (function "probed"): spec.runtimeSettings.livenessProbe: Kubernetes allows probes and lifecycle hooks only on a Job's main container, and every step but the last runs as an init-container: remove it from the Function, or make it the Task's last step`,

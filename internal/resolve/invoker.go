@@ -23,10 +23,12 @@ type invoker struct {
 	runtimeSettings       stashv1beta1.RuntimeSettings
 	tempDir               stashv1beta1.EmptyDirSettings
 	interimVolume         *stashv1beta1.PersistentVolumeClaim
-	preHook, postHook     *stashv1beta1.Handler
-	preHookType           string
-	postHookType          string
-	timeOut               string
+	// preHooks and postHooks run before and after the data steps, in
+	// order: Stash v0.9's single hook first, then the list.
+	preHooks, postHooks []hook
+	preHookType         string
+	postHookType        string
+	timeOut             string
 	// driver, snapshotClass and target are checked for what is not supported.
 	driver        stashv1beta1.Snapshotter
 	snapshotClass string
@@ -36,6 +38,8 @@ type invoker struct {
 	// claimTemplates: a restore into claims made from
 	// spec.target.volumeClaimTemplates, which may name no target.
 	claimTemplates bool
+	// stopsWorkload: a restore that stops its workload target meanwhile.
+	stopsWorkload bool
 
 	session metav1.Object
 	// sessionKind is the session's kind: how its Job and account are named.
@@ -55,7 +59,7 @@ func backupInvoker(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.Backup
 		session: bs, sessionKind: naming.Backup, host: host, defaultTask: WorkloadBackupTask,
 	}
 	if h := bc.Spec.Hooks; h != nil {
-		inv.preHook, inv.postHook = h.PreBackup, h.PostBackup
+		inv.preHooks, inv.postHooks = hookList("preBackup", h.PreBackup, h.PreBackupHooks), hookList("postBackup", h.PostBackup, h.PostBackupHooks)
 	}
 	inv.driver = bc.Spec.Driver
 	if t := bc.Spec.Target; t != nil {
@@ -73,12 +77,13 @@ func restoreInvoker(rs *stashv1beta1.RestoreSession, host Host) *invoker {
 		session: rs, sessionKind: naming.Restore, host: host, defaultTask: WorkloadRestoreTask,
 	}
 	if h := rs.Spec.Hooks; h != nil {
-		inv.preHook, inv.postHook = h.PreRestore, h.PostRestore
+		inv.preHooks, inv.postHooks = hookList("preRestore", h.PreRestore, h.PreRestoreHooks), hookList("postRestore", h.PostRestore, h.PostRestoreHooks)
 	}
 	inv.driver = rs.Spec.Driver
 	if t := rs.Spec.Target; t != nil {
 		inv.target, inv.targetMounts = t.Ref, t.VolumeMounts
 		inv.claimTemplates = len(t.VolumeClaimTemplates) > 0
+		inv.stopsWorkload = IsWorkload(t.Ref) && !t.RestoreWhileRunning
 	}
 	return inv
 }
@@ -90,6 +95,55 @@ func (inv *invoker) taskName() string {
 		return inv.defaultTask
 	}
 	return inv.taskRef.Name
+}
+
+// A hook is one handler of spec.hooks and where it is written.
+type hook struct {
+	field   fieldPath // spec.hooks.preBackup, spec.hooks.preBackupHooks[1]
+	handler stashv1beta1.Handler
+}
+
+// hookList is one phase's hooks in the order they run: the single v0.9
+// hook (field phase), then the list (phase + "Hooks").
+func hookList(phase string, single *stashv1beta1.Handler, list []stashv1beta1.Handler) []hook {
+	var hooks []hook
+	if single != nil {
+		hooks = append(hooks, hook{field: path("spec", "hooks", phase), handler: *single.DeepCopy()})
+	}
+	for i := range list {
+		hooks = append(hooks, hook{field: append(path("spec", "hooks", phase+"Hooks"), index(i)), handler: *list[i].DeepCopy()})
+	}
+	return hooks
+}
+
+// allHooks are the invoker's hooks, pre then post.
+func (inv *invoker) allHooks() []hook {
+	return append(append([]hook(nil), inv.preHooks...), inv.postHooks...)
+}
+
+// HasExecHooks reports whether invoker (a BackupConfiguration or
+// RestoreSession) has a hook that execs in the target's pod: its Jobs
+// then need pods/exec on that pod.
+func HasExecHooks(invoker metav1.Object) bool {
+	for _, h := range invokerOf(invoker).allHooks() {
+		if h.handler.Exec != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsTargetPod reports whether invoker's hooks need the target's pod: to
+// exec in, or as the host of an HTTP or TCP hook that names none.
+func NeedsTargetPod(invoker metav1.Object) bool {
+	for _, hk := range invokerOf(invoker).allHooks() {
+		h := hk.handler
+		if h.Exec != nil || (h.HTTPGet != nil && h.HTTPGet.Host == "") || (h.HTTPPost != nil && h.HTTPPost.Host == "") ||
+			(h.TCPSocket != nil && h.TCPSocket.Host == "") {
+			return true
+		}
+	}
+	return false
 }
 
 // InterimClaimOf is the name of the interim claim of Job job of a session

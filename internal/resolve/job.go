@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -78,12 +79,20 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 
 	// Hooks as Stash places them: the pre hook runs first, the post hook
 	// right before the last step (which reports the status).
-	if inv.preHook != nil {
-		containers = append([]corev1.Container{hookContainer(naming.PreTaskHookContainer, inv.preHookType, inv, containers, builtins, opts)}, containers...)
+	outputDir := outputDirOf(task)
+	if len(inv.preHooks) > 0 {
+		hook, err := hookContainer(naming.PreTaskHookContainer, inv.preHookType, inv.preHooks, inv, containers, builtins, outputDir, opts)
+		if err != nil {
+			return nil, err
+		}
+		containers = append([]corev1.Container{hook}, containers...)
 	}
-	if inv.postHook != nil {
+	if len(inv.postHooks) > 0 {
 		last := len(containers) - 1
-		hook := hookContainer(naming.PostTaskHookContainer, inv.postHookType, inv, containers, builtins, opts)
+		hook, err := hookContainer(naming.PostTaskHookContainer, inv.postHookType, inv.postHooks, inv, containers, builtins, outputDir, opts)
+		if err != nil {
+			return nil, err
+		}
 		containers = append(containers[:last], hook, containers[last])
 	}
 
@@ -190,9 +199,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// hookContainer runs `stash run-hook`, which reads the hook from the invoker.
-// It mounts every volume the steps mount, so a hook sees what they see.
-func hookContainer(name, hookType string, inv *invoker, steps []corev1.Container, builtins vars, opts Options) corev1.Container {
+// hookContainer runs `stash run-hook` with one phase's hooks (resolved),
+// in order. It mounts every volume the steps mount, so a hook sees what
+// they see, and the post hook finds the data step's output.json.
+func hookContainer(name, hookType string, hooks []hook, inv *invoker, steps []corev1.Container, builtins vars, outputDir string, opts Options) (corev1.Container, error) {
 	var mounts []corev1.VolumeMount
 	for _, c := range steps {
 		for _, m := range c.VolumeMounts {
@@ -200,12 +210,23 @@ func hookContainer(name, hookType string, inv *invoker, steps []corev1.Container
 		}
 	}
 	sort.SliceStable(mounts, func(i, j int) bool { return mounts[i].MountPath < mounts[j].MountPath })
+	handlers := make([]stashv1beta1.Handler, len(hooks))
+	for i, h := range hooks {
+		handlers[i] = h.handler
+	}
+	js, err := json.Marshal(handlers)
+	if err != nil {
+		return corev1.Container{}, fmt.Errorf("encode the %s hooks: %w", hookType, err)
+	}
 	args := []string{
 		"run-hook",
+		"--hook-type=" + hookType,
+		"--hooks=" + string(js),
+		"--namespace=" + inv.namespace,
+		"--pod=" + inv.host.Pod,
+		"--output-dir=" + outputDir,
 		"--invoker-kind=" + inv.kind,
 		"--invoker-name=" + inv.name,
-		"--namespace=" + inv.namespace,
-		"--hook-type=" + hookType,
 		"--hostname=" + builtins[VarHostname],
 		"--target-kind=" + builtins[VarTargetKind],
 		"--target-name=" + builtins[VarTargetName],
@@ -228,7 +249,21 @@ func hookContainer(name, hookType string, inv *invoker, steps []corev1.Container
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	applyContainerSettings(&c, inv.runtimeSettings.Container)
-	return c
+	return c, nil
+}
+
+// outputDirOf is where the Task's last step (update-status) reads the data
+// step's output.json: its outputDir param.
+func outputDirOf(task *stashv1beta1.TaskSpec) string {
+	if len(task.Steps) == 0 {
+		return ""
+	}
+	for _, p := range task.Steps[len(task.Steps)-1].Params {
+		if p.Name == "outputDir" {
+			return p.Value
+		}
+	}
+	return ""
 }
 
 // upsertVolume replaces the volume of the same name, or appends it.

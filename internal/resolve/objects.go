@@ -115,7 +115,7 @@ func (o *Objects) hosts(invoker metav1.Object) ([]Host, error) {
 		if err != nil {
 			return nil, Errors{&FieldError{Object: object, Step: -1, Err: err}}
 		}
-		hosts[i] = Host{Name: h.Name, Index: i, Ordinal: -1, Node: h.Node, Volumes: volumes}
+		hosts[i] = Host{Name: h.Name, Index: i, Ordinal: -1, Node: h.Node, Volumes: volumes, Pod: h.Pod}
 		if (t.Workload != nil && t.Workload.Kind == workload.StatefulSet) || (spec.Restore && len(spec.ClaimTemplates) > 0) {
 			hosts[i].Ordinal = h.Ordinal
 		}

@@ -64,6 +64,11 @@ type Host struct {
 	// Volumes are the target's volumes, which the Job mounts at the
 	// target's volumeMounts; set for workloads and claim templates.
 	Volumes []corev1.Volume
+	// Pod is the target's pod that hooks exec in (and send HTTP or TCP
+	// requests to when they name no host): the workload's pod of the host,
+	// the database pod behind an AppBinding, the pod that mounts a claim.
+	// Empty when none runs, or none was looked for.
+	Pod string
 }
 
 // SingleHost is the one host of a PVC or database target.
@@ -180,6 +185,14 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	if errs := checkClaimTaskOnWorkload(inv, taskName, task.Volumes); len(errs) > 0 {
 		return nil, errs
 	}
+	// Hook strings are resolved field by field, as a Function's are.
+	for _, hooks := range [][]hook{inv.preHooks, inv.postHooks} {
+		for i := range hooks {
+			r.substitute(reflect.ValueOf(&hooks[i].handler).Elem(), hooks[i].field,
+				&FieldError{Object: inv.object(), Step: -1}, taskScope)
+		}
+	}
+	r.errs = append(r.errs, checkHooks(inv)...)
 
 	var steps []step
 	for i, ref := range task.Steps {
@@ -206,10 +219,6 @@ func resolve(cat Catalog, inv *invoker, builtins vars, repo *stashv1alpha1.Repos
 	job, err := buildJob(inv, task, steps, repo, builtins, opts)
 	if err != nil {
 		return nil, err
-	}
-	if inv.preHook != nil || inv.postHook != nil {
-		r.warnings = append(r.warnings, inv.object()+" spec.hooks: the hook containers run `stash run-hook`, which this version "+
-			"does not implement yet: they will fail and fail the session; remove spec.hooks until it is released")
 	}
 	return &Result{Job: job, InterimClaim: interimClaim(inv, job), Task: taskName, Warnings: r.warnings}, nil
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/naming"
 )
 
 // Observation is everything a running session is judged on.
@@ -63,6 +64,9 @@ type Report struct {
 	Phase stashv1beta1.SessionPhase
 	// Message says what went wrong, when the phase is not Succeeded.
 	Message string
+	// Hook names the hook phase (postBackup, postRestore) whose hook failed
+	// the host after its data step ran.
+	Hook string
 }
 
 // A Rule judges one host of a running session on one ground. It returns a
@@ -229,6 +233,9 @@ func hostReported(_ Observation, h Host) (Verdict, bool) {
 	case stashv1beta1.SessionUnknown:
 		return Verdict{Phase: stashv1beta1.SessionUnknown, Reason: stashv1beta1.ReasonHostPhaseUnknown, Message: h.Report.Message}, true
 	}
+	if h.Report.Hook != "" {
+		return Failed(stashv1beta1.ReasonHookFailed, h.Report.Message), true
+	}
 	return Failed(stashv1beta1.ReasonHostFailed, h.Report.Message), true
 }
 
@@ -274,9 +281,16 @@ func jobDeadlineExceeded(_ Observation, h Host) (Verdict, bool) {
 // stepFailed: a step's container ended with an error or was OOM-killed.
 func stepFailed(_ Observation, h Host) (Verdict, bool) {
 	for _, s := range h.Steps {
-		if s.Phase == stashv1beta1.StepFailed {
-			return Failed(stashv1beta1.ReasonStepFailed, stepFailure(s)), true
+		if s.Phase != stashv1beta1.StepFailed {
+			continue
 		}
+		switch s.Name {
+		case naming.PreTaskHookContainer:
+			return Failed(stashv1beta1.ReasonHookFailed, "a pre hook failed, so nothing was backed up or restored: "+stepFailure(s)), true
+		case naming.PostTaskHookContainer:
+			return Failed(stashv1beta1.ReasonHookFailed, "a post hook failed and its failure could not be recorded: "+stepFailure(s)), true
+		}
+		return Failed(stashv1beta1.ReasonStepFailed, stepFailure(s)), true
 	}
 	return Verdict{}, false
 }

@@ -66,6 +66,10 @@ func TestDecide(t *testing.T) {
 	unscheduled.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
 		Reason: "Unschedulable", Message: "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."}}
 	creating := podWith([]corev1.ContainerStatus{waiting("pvc-backup-0", "ContainerCreating", "")})
+	hookSpec := podSpec("pre-task-hook", "pvc-backup-1", "update-status-2")
+	hookSteps := func(p *corev1.Pod) []stashv1beta1.StepStatus { return Steps(hookSpec, fns, p) }
+	hookPod := podWith([]corev1.ContainerStatus{terminated("pre-task-hook", 1, "Error",
+		"preBackup: hook 1 (exec [psql -c CHECKPOINT] in pod db-0, container postgres) failed after 1s: exit code 2: connection refused", time.Second, 2*time.Second)})
 
 	tests := map[string]struct {
 		o    Observation
@@ -85,6 +89,12 @@ func TestDecide(t *testing.T) {
 		"a host failed": {
 			o:    one(Host{Name: "host-0", Report: &Report{Phase: stashv1beta1.SessionFailed, Message: "host-0: restic: wrong password"}, Job: job(nil)}, Observation{}),
 			want: Failed(stashv1beta1.ReasonHostFailed, "host-0: restic: wrong password"),
+			rule: "HostReported",
+		},
+		"a post hook failed the host: HookFailed": {
+			o: one(Host{Name: "host-0", Report: &Report{Phase: stashv1beta1.SessionFailed, Hook: "postBackup",
+				Message: "postBackup hook failed: PersistentVolumeClaim data host host-0: ...; snapshot a1b2 was taken and is kept"}, Job: job(nil)}, Observation{}),
+			want: Failed(stashv1beta1.ReasonHookFailed, "postBackup hook failed: PersistentVolumeClaim data host host-0: ...; snapshot a1b2 was taken and is kept"),
 			rule: "HostReported",
 		},
 		"a restore host is unknown": {
@@ -121,6 +131,12 @@ func TestDecide(t *testing.T) {
 			o: one(Host{Name: "host-0", Pod: failedPod, Steps: steps(failedPod), Job: job(nil, jobCond(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit"))}, Observation{}),
 			want: Failed(stashv1beta1.ReasonStepFailed, `step "pvc-backup-0" (function "pvc-backup") failed with exit code 3 (Error): `+
 				"line 6\nline 7\nline 8\nline 9\nline 10\nline 11\nline 12\nline 13\nline 14\nline 15"),
+			rule: "StepFailed",
+		},
+		"a pre hook failed: HookFailed, nothing backed up": {
+			o: one(Host{Name: "host-0", Pod: hookPod, Steps: hookSteps(hookPod), Job: job(nil)}, Observation{}),
+			want: Failed(stashv1beta1.ReasonHookFailed, `a pre hook failed, so nothing was backed up or restored: step "pre-task-hook" failed with exit code 1 (Error): `+
+				"preBackup: hook 1 (exec [psql -c CHECKPOINT] in pod db-0, container postgres) failed after 1s: exit code 2: connection refused"),
 			rule: "StepFailed",
 		},
 		"step OOMKilled": {

@@ -47,7 +47,12 @@ func Reports(s session.Object) map[string]session.Report {
 		for _, t := range s.Status.Targets {
 			for _, h := range t.Stats {
 				r := session.Report{Phase: stashv1beta1.SessionSucceeded}
-				if h.Phase != stashv1beta1.HostBackupSucceeded {
+				switch {
+				case h.Phase == stashv1beta1.HostBackupSucceeded:
+				case h.FailedHook != "":
+					r = session.Report{Phase: stashv1beta1.SessionFailed, Hook: h.FailedHook,
+						Message: fmt.Sprintf("%s hook failed: %s %s host %s: %s", h.FailedHook, t.Ref.Kind, t.Ref.Name, h.Hostname, h.Error)}
+				default:
 					r = session.Report{Phase: stashv1beta1.SessionFailed,
 						Message: fmt.Sprintf("backup failed: %s %s host %s: %s", t.Ref.Kind, t.Ref.Name, h.Hostname, h.Error)}
 				}
@@ -64,7 +69,11 @@ func Reports(s session.Object) map[string]session.Report {
 			default:
 				r = session.Report{Phase: stashv1beta1.SessionFailed}
 			}
-			if r.Phase != stashv1beta1.SessionSucceeded {
+			switch {
+			case r.Phase == stashv1beta1.SessionSucceeded:
+			case h.FailedHook != "":
+				r.Hook, r.Message = h.FailedHook, fmt.Sprintf("%s hook failed: host %s: %s", h.FailedHook, h.Hostname, h.Error)
+			default:
 				r.Message = fmt.Sprintf("restore did not succeed: host %s: %s: %s", h.Hostname, h.Phase, h.Error)
 			}
 			reports[h.Hostname] = r

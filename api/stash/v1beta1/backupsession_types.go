@@ -91,6 +91,11 @@ type HostBackupStats struct {
 	Duration string `json:"duration,omitempty"`
 	// +optional
 	Error string `json:"error,omitempty"`
+	// FailedHook, when set, names the hook phase (postBackup, postRestore)
+	// whose hook failed the host after its data step ran: what that step
+	// wrote (a snapshot, restored files) is kept.
+	// +optional
+	FailedHook string `json:"failedHook,omitempty"`
 }
 
 // SnapshotStats describe one snapshot taken by a host.

@@ -96,6 +96,9 @@ const (
 	// (a workload's pods still running after it was stopped for its
 	// restore) within the operator's --pod-start-timeout.
 	ReasonTargetNotReady SessionReason = "TargetNotReady"
+	// ReasonHookFailed: a pre hook failed (nothing was backed up or
+	// restored) or a post hook failed (what the data step did is kept).
+	ReasonHookFailed SessionReason = "HookFailed"
 )
 
 // WipeOutReason is a reason of a Repository's WipedOut condition.

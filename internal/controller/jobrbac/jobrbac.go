@@ -15,6 +15,7 @@ package jobrbac
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +48,7 @@ import (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get
+// +kubebuilder:rbac:groups="",resources=pods/exec,verbs=create
 
 // Ensure creates or repairs the ServiceAccount, Role and RoleBinding that
 // the Jobs of owner (the invoker: a BackupConfiguration, or a
@@ -60,10 +62,14 @@ import (
 // namespace-wide because the AppBinding's credentials Secret (and the
 // Secrets its secretTransforms read) are only known at run time.
 //
+// execPods are the pods the invoker's exec hooks run in (the session's
+// targets): the Role lets the Jobs exec in those only, and in none when
+// there are no exec hooks.
+//
 // c should read from the API server rather than an informer cache: the
 // reads are few (one per session start) and a cache would make the
 // operator list and watch every ServiceAccount, Role and RoleBinding.
-func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, repositorySecret string) error {
+func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, repositorySecret string, execPods []string) error {
 	name := kind.ServiceAccountName(owner.GetName())
 	if serviceAccount != name {
 		return nil
@@ -80,7 +86,7 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 		return err
 	}
 	role := &rbacv1.Role{ObjectMeta: meta()}
-	rules := Rules(kind, owner.GetName())
+	rules := Rules(kind, owner.GetName(), execPods)
 	if err := apply(ctx, c, owner, role, labels, func() { role.Rules = rules }); err != nil {
 		return err
 	}
@@ -100,10 +106,11 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 // statistics (a restore's does not touch the Repository); the database
 // Functions read the AppBinding and its credentials Secret; the data
 // Functions read the pods and Jobs that hold the repository's locks; every
-// command may record Events. Nothing is listed or watched. A RestoreSession is its
+// command may record Events; exec hooks exec in the execPods only. Nothing
+// is listed or watched. A RestoreSession is its
 // own invoker, so its Role can name it; a backup invoker's sessions are new
 // objects every run and cannot be named in advance.
-func Rules(kind naming.SessionKind, invoker string) []rbacv1.PolicyRule {
+func Rules(kind naming.SessionKind, invoker string, execPods []string) []rbacv1.PolicyRule {
 	restore := kind == naming.Restore
 	sessions := "backupsessions"
 	var names []string
@@ -119,6 +126,10 @@ func Rules(kind naming.SessionKind, invoker string) []rbacv1.PolicyRule {
 		rules = append(rules,
 			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories"}, Verbs: []string{"get"}},
 			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories/status"}, Verbs: []string{"get", "update"}})
+	}
+	if len(execPods) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"pods/exec"},
+			ResourceNames: slices.Clone(execPods), Verbs: []string{"create"}})
 	}
 	return append(rules,
 		// A lock left in the repository by a pod of this namespace that has

@@ -51,7 +51,7 @@ func TestEnsure(t *testing.T) {
 						t.Errorf("%T owner (-want +got):\n%s", obj, diff)
 					}
 				}
-				if diff := cmp.Diff(Rules(naming.Backup, "daily"), get(t, c, &rbacv1.Role{}).(*rbacv1.Role).Rules); diff != "" {
+				if diff := cmp.Diff(Rules(naming.Backup, "daily", nil), get(t, c, &rbacv1.Role{}).(*rbacv1.Role).Rules); diff != "" {
 					t.Errorf("rules (-want +got):\n%s", diff)
 				}
 				b := get(t, c, &rbacv1.RoleBinding{}).(*rbacv1.RoleBinding)
@@ -78,7 +78,7 @@ func TestEnsure(t *testing.T) {
 			account: "stash-backup-daily",
 			check: func(t *testing.T, c client.Client) {
 				role := get(t, c, &rbacv1.Role{}).(*rbacv1.Role)
-				if diff := cmp.Diff(Rules(naming.Backup, "daily"), role.Rules); diff != "" {
+				if diff := cmp.Diff(Rules(naming.Backup, "daily", nil), role.Rules); diff != "" {
 					t.Errorf("rules (-want +got):\n%s", diff)
 				}
 				if role.Labels["team"] != "db" || len(role.OwnerReferences) != 1 {
@@ -102,7 +102,7 @@ func TestEnsure(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(kube.Scheme).WithObjects(tc.existing...).Build()
-			if err := Ensure(ctx, c, invoker(), ns, tc.account, naming.Backup, "s3-secret"); err != nil {
+			if err := Ensure(ctx, c, invoker(), ns, tc.account, naming.Backup, "s3-secret", nil); err != nil {
 				t.Fatal(err)
 			}
 			tc.check(t, c)
@@ -114,7 +114,7 @@ func TestEnsure(t *testing.T) {
 func TestEnsureIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientBuilder().WithScheme(kube.Scheme).Build()
-	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, "s3-secret"); err != nil {
+	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, "s3-secret", nil); err != nil {
 		t.Fatal(err)
 	}
 	objs := []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}}
@@ -122,7 +122,7 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	for _, obj := range objs {
 		before = append(before, get(t, c, obj).GetResourceVersion())
 	}
-	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, "s3-secret"); err != nil {
+	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, "s3-secret", nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, obj := range objs {

@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -224,8 +225,14 @@ func (r *Runner) start(ctx context.Context, s Session, read runtime.Object) (ctr
 		if failure != nil {
 			return r.write(ctx, s, read, *failure)
 		}
+		ref := resolve.RefsOf(invoker).Target
+		if len(hosts) == 1 && hosts[0].Pod == "" && !resolve.IsWorkload(ref) && resolve.NeedsTargetPod(invoker) {
+			if hosts[0].Pod, err = r.targetPod(ctx, s.GetNamespace(), ref); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		st.Hosts = hosts
-		status.Start(s, resolve.RefsOf(invoker).Target, int32(len(hosts)))
+		status.Start(s, ref, int32(len(hosts)))
 		if err := r.Client.Status().Update(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: kube.ConflictRetry}, nil
@@ -262,6 +269,22 @@ func recordNodes(hosts []stashv1beta1.HostStatus, observed []session.Host) {
 			hosts[i].Node = h.Pod.Spec.NodeName
 		}
 	}
+}
+
+// execPods are the pods the invoker's exec hooks run in: its hosts' target
+// pods, when it has exec hooks.
+func execPods(invoker client.Object, hosts []stashv1beta1.HostStatus) []string {
+	if !resolve.HasExecHooks(invoker) {
+		return nil
+	}
+	var pods []string
+	for _, h := range hosts {
+		if h.Pod != "" && !slices.Contains(pods, h.Pod) {
+			pods = append(pods, h.Pod)
+		}
+	}
+	slices.Sort(pods)
+	return pods
 }
 
 // anyCreated: some host has its Job.
@@ -375,7 +398,7 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 		job := resolved.Job
 		if !accountReady {
 			rbac := jobrbac.DirectClient(r.Client, r.APIReader)
-			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, resolved.RepositorySecret); err != nil {
+			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, resolved.RepositorySecret, execPods(invoker, st.Hosts)); err != nil {
 				return nil, nil, err
 			}
 			accountReady = true

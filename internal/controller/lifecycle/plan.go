@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/session"
@@ -25,6 +27,8 @@ import (
 // +kubebuilder:rbac:groups="",resources=replicationcontrollers;persistentvolumeclaims,verbs=get
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=create
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list
+// +kubebuilder:rbac:groups=appcatalog.appscode.com,resources=appbindings,verbs=get
 
 // planTarget is the pure planner's view of the target: the workload and
 // its pods read from the API server (the operator caches neither); found
@@ -72,6 +76,34 @@ func (r *Runner) planHosts(ctx context.Context, namespace string, t workload.Spe
 	return out, nil, nil
 }
 
+// targetPod is the pod where the hooks of a target that is not a workload
+// act (workload.PodBehindService, PodMountingClaim); empty when none runs.
+func (r *Runner) targetPod(ctx context.Context, namespace string, ref stashv1beta1.TargetRef) (string, error) {
+	switch ref.Kind {
+	case "AppBinding":
+		var ab appcatalogv1alpha1.AppBinding
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &ab); err != nil {
+			return "", client.IgnoreNotFound(fmt.Errorf("get AppBinding %s/%s: %w", namespace, ref.Name, err))
+		}
+		svc := ab.Spec.ClientConfig.Service
+		if svc == nil {
+			return "", nil // an address outside the cluster: no pod to find
+		}
+		var slices discoveryv1.EndpointSliceList
+		if err := r.APIReader.List(ctx, &slices, client.InNamespace(namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+			return "", fmt.Errorf("list the endpoints of Service %s/%s: %w", namespace, svc.Name, err)
+		}
+		return workload.PodBehindService(slices.Items), nil
+	case "PersistentVolumeClaim":
+		var pods corev1.PodList
+		if err := r.APIReader.List(ctx, &pods, client.InNamespace(namespace)); err != nil {
+			return "", fmt.Errorf("list the pods of namespace %s: %w", namespace, err)
+		}
+		return workload.PodMountingClaim(pods.Items, ref.Name), nil
+	}
+	return "", nil
+}
+
 // unshareable is why the volumes of host h cannot be mounted beside its
 // pod (workload.Unshareable), reading their claims.
 func (r *Runner) unshareable(ctx context.Context, namespace string, wt workload.Target, h workload.Host) (string, error) {
@@ -117,7 +149,7 @@ func (r *Runner) resolveHost(ctx context.Context, s Session, t workload.Spec, in
 			return resolve.Host{}, fmt.Errorf("create PersistentVolumeClaim %s/%s of spec.target.volumeClaimTemplates: %w", s.GetNamespace(), claims[i].Name, err)
 		}
 	}
-	host := resolve.Host{Name: hs.Name, Index: index, Ordinal: -1, Node: hs.Node, Volumes: volumes}
+	host := resolve.Host{Name: hs.Name, Index: index, Ordinal: -1, Node: hs.Node, Volumes: volumes, Pod: hs.Pod}
 	if (wt.Workload != nil && wt.Workload.Kind == workload.StatefulSet) || len(claims) > 0 {
 		host.Ordinal = h.Ordinal
 	}
