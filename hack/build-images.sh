@@ -192,7 +192,7 @@ build_pause() {
 
 # -------------------------------------------------------------------- busybox
 # The applets the provisioner's helper scripts and the tests' workloads run.
-busybox_applets=(sh mkdir rm ls cat cp chmod sleep date find head sha256sum md5sum dd sync touch wc echo test true)
+busybox_applets=(sh mkdir rm ls cat cp chmod sleep date find head tail grep sha256sum md5sum dd sync touch wc echo test true httpd nc wget)
 build_busybox() {
   local s; s=$(now_us); local d="$work/busybox" a
   [ -x /bin/busybox ] || die "/bin/busybox missing: run TIERS=cluster bash hack/setup-test-infra.sh (busybox-static)"
