@@ -188,16 +188,21 @@ spec:
 	}
 	t.Logf("the snapshot holds %d entries, %d of them the writer's", len(want), live)
 
-	// Data loss, while the Deployment runs.
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			t.Fatal(err)
+	// Data loss, while the Deployment runs: the writer may add a file to a
+	// directory between RemoveAll's listing and its rmdir, so try again.
+	waitFor(t, 30*time.Second, "the data removed while the writer runs", func() (bool, error) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return false, err
 		}
-	}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				t.Logf("remove %s: %v; again", e.Name(), err)
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 	restore := `apiVersion: stash.appscode.com/v1beta1
 kind: RestoreSession
 metadata: {name: writer-restore}
