@@ -1,12 +1,14 @@
 // Package defaultcatalog loads the default Functions and Tasks that ship
-// with the operator (config/catalog): PVC, PostgreSQL 15 and MySQL/MariaDB
-// 10.11 backup and restore, and update-status.
+// with the operator (config/catalog): PVC and workload backup and restore,
+// PostgreSQL and MySQL/MariaDB backup and restore under every name of
+// Versions, and update-status.
 package defaultcatalog
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 
@@ -15,14 +17,27 @@ import (
 	"github.com/stash-operator/stash/internal/manifest"
 )
 
-// Load decodes every catalog object strictly and sets every Function's image to image (e.g. "stash:v0.1.0").
-// Functions and Tasks are each sorted by name.
-func Load(image string) (functions []*v1beta1.Function, tasks []*v1beta1.Task, err error) {
-	return load(catalogfiles.FS, image)
+// Versions are the names each database engine's Functions and Tasks are
+// installed under, as <engine>-backup-<version> and <engine>-restore-<version>:
+// config/catalog defines each once, without a version. The first is ours;
+// the others are the names the addon charts of Stash v0.9 installed
+// (stashed/catalog, February 2020), which a v0.9 BackupConfiguration names.
+// Every name of an engine runs the same client of the stash image (pg_dump
+// 15, mariadb-dump 10.11), which dumps servers of these versions.
+var Versions = map[string][]string{
+	"postgres": {"15", "9.6", "10.2", "10.6", "11.1", "11.2"},
+	"mysql":    {"10.11", "5.7.25", "8.0.3", "8.0.14"},
 }
 
-// load is Load for any file system.
-func load(fsys fs.FS, image string) ([]*v1beta1.Function, []*v1beta1.Task, error) {
+// Load decodes every catalog object strictly, makes the versioned copies of
+// the engines' objects (Versions) and sets every Function's image to image
+// (e.g. "stash:v0.1.0"). Functions and Tasks are each sorted by name.
+func Load(image string) (functions []*v1beta1.Function, tasks []*v1beta1.Task, err error) {
+	return load(catalogfiles.FS, image, Versions)
+}
+
+// load is Load for any file system and engine versions.
+func load(fsys fs.FS, image string, versions map[string][]string) ([]*v1beta1.Function, []*v1beta1.Task, error) {
 	if image == "" {
 		return nil, nil, errors.New("catalog: the Functions' image must not be empty")
 	}
@@ -30,10 +45,87 @@ func load(fsys fs.FS, image string) ([]*v1beta1.Function, []*v1beta1.Task, error
 	if err != nil {
 		return nil, nil, err
 	}
+	functions, tasks, err = expand(functions, tasks, versions)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, fn := range functions {
 		fn.Spec.Image = image
 	}
+	slices.SortFunc(functions, func(a, b *v1beta1.Function) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(tasks, func(a, b *v1beta1.Task) int { return strings.Compare(a.Name, b.Name) })
 	return functions, tasks, nil
+}
+
+// expand replaces each engine's Functions and Tasks, <engine>-backup and
+// <engine>-restore, by a copy per version named <name>-<version>, whose
+// Task steps name the Functions of that version. An engine whose four
+// objects are not all defined is an error: a Task must never name a
+// Function that is not installed.
+func expand(functions []*v1beta1.Function, tasks []*v1beta1.Task, versions map[string][]string) ([]*v1beta1.Function, []*v1beta1.Task, error) {
+	versioned := map[string][]string{} // base name -> versions
+	for _, engine := range slices.Sorted(maps.Keys(versions)) {
+		if len(versions[engine]) == 0 {
+			return nil, nil, fmt.Errorf("catalog: engine %s has no version", engine)
+		}
+		for _, direction := range []string{"backup", "restore"} {
+			versioned[engine+"-"+direction] = versions[engine]
+		}
+	}
+	fnCopies, err := expandKind(functions, versioned, "Function", func(fn *v1beta1.Function, version string) *v1beta1.Function {
+		c := fn.DeepCopy()
+		c.Name = fn.Name + "-" + version
+		return c
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	taskCopies, err := expandKind(tasks, versioned, "Task", func(task *v1beta1.Task, version string) *v1beta1.Task {
+		c := task.DeepCopy()
+		c.Name = task.Name + "-" + version
+		for i := range c.Spec.Steps {
+			if _, ok := versioned[c.Spec.Steps[i].Name]; ok {
+				c.Spec.Steps[i].Name += "-" + version
+			}
+		}
+		return c
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return fnCopies, taskCopies, nil
+}
+
+// expandKind is expand for one kind: objects not named in versioned are
+// kept as they are, each named one is replaced by its copies. A copy may
+// not take the name of another object.
+func expandKind[T interface{ GetName() string }](objs []T, versioned map[string][]string, kind string, copyAs func(T, string) T) ([]T, error) {
+	var out []T
+	found := map[string]bool{}
+	for _, o := range objs {
+		vs, ok := versioned[o.GetName()]
+		if !ok {
+			out = append(out, o)
+			continue
+		}
+		found[o.GetName()] = true
+		for _, v := range vs {
+			out = append(out, copyAs(o, v))
+		}
+	}
+	seen := map[string]bool{}
+	for _, o := range out {
+		if seen[o.GetName()] {
+			return nil, fmt.Errorf("catalog: %s %q is defined twice: once with a version of Versions", kind, o.GetName())
+		}
+		seen[o.GetName()] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(versioned)) {
+		if !found[name] {
+			return nil, fmt.Errorf("catalog: no %s %q: every engine of Versions needs its backup and restore Function and Task", kind, name)
+		}
+	}
+	return out, nil
 }
 
 // read decodes every *.yaml file at the root of fsys as written. A document
@@ -73,8 +165,6 @@ func read(fsys fs.FS) ([]*v1beta1.Function, []*v1beta1.Task, error) {
 			}
 		}
 	}
-	slices.SortFunc(functions, func(a, b *v1beta1.Function) int { return strings.Compare(a.Name, b.Name) })
-	slices.SortFunc(tasks, func(a, b *v1beta1.Task) int { return strings.Compare(a.Name, b.Name) })
 	return functions, tasks, nil
 }
 

@@ -2,7 +2,6 @@ package defaultcatalog
 
 import (
 	"io/fs"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/stash-operator/stash/api/stash/v1beta1"
 	catalogfiles "github.com/stash-operator/stash/config/catalog"
@@ -52,7 +52,7 @@ var wantTasks = map[string]struct {
 			"--source-hostname=${SOURCE_HOSTNAME:=}",
 		},
 	},
-	"postgres-backup-15": {
+	"postgres-backup": {
 		direction: inBackup, command: "backup-pg",
 		flags: []string{
 			"--namespace=${NAMESPACE:=default}",
@@ -61,7 +61,7 @@ var wantTasks = map[string]struct {
 			"--wait-timeout=${waitTimeout:=300}",
 		},
 	},
-	"postgres-restore-15": {
+	"postgres-restore": {
 		direction: inRestore, command: "restore-pg",
 		flags: []string{
 			"--namespace=${NAMESPACE:=default}",
@@ -72,7 +72,7 @@ var wantTasks = map[string]struct {
 			"--source-hostname=${SOURCE_HOSTNAME:=}",
 		},
 	},
-	"mysql-backup-10.11": {
+	"mysql-backup": {
 		direction: inBackup, command: "backup-mysql",
 		flags: []string{
 			"--namespace=${NAMESPACE:=default}",
@@ -81,7 +81,7 @@ var wantTasks = map[string]struct {
 			"--wait-timeout=${waitTimeout:=300}",
 		},
 	},
-	"mysql-restore-10.11": {
+	"mysql-restore": {
 		direction: inRestore, command: "restore-mysql",
 		flags: []string{
 			"--namespace=${NAMESPACE:=default}",
@@ -188,6 +188,21 @@ func mustLoad(t *testing.T, image string) ([]*v1beta1.Function, []*v1beta1.Task)
 	return functions, tasks
 }
 
+// installed are the names a catalog object of the files is installed
+// under: an engine's, once per version (the Task's step renamed alike).
+func installed(name string) []string {
+	for engine, versions := range Versions {
+		if name == engine+"-backup" || name == engine+"-restore" {
+			names := make([]string, len(versions))
+			for i, v := range versions {
+				names[i] = name + "-" + v
+			}
+			return names
+		}
+	}
+	return []string{name}
+}
+
 func TestLoadNames(t *testing.T) {
 	functions, tasks := mustLoad(t, testImage)
 	var gotFns, gotTasks []string
@@ -197,7 +212,11 @@ func TestLoadNames(t *testing.T) {
 	for _, task := range tasks {
 		gotTasks = append(gotTasks, task.Name)
 	}
-	wantTaskNames := slices.Sorted(maps.Keys(wantTasks))
+	var wantTaskNames []string
+	for name := range wantTasks {
+		wantTaskNames = append(wantTaskNames, installed(name)...)
+	}
+	slices.Sort(wantTaskNames)
 	wantFnNames := slices.Sorted(slices.Values(append(slices.Clone(wantTaskNames), "update-status")))
 	// Load promises name order, so compare as returned.
 	if diff := cmp.Diff(wantFnNames, gotFns); diff != "" {
@@ -205,6 +224,12 @@ func TestLoadNames(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantTaskNames, gotTasks); diff != "" {
 		t.Errorf("Task names (-want +got):\n%s", diff)
+	}
+	// The names Stash v0.9's addon charts installed, which its users' BackupConfigurations name.
+	for _, v09 := range []string{"postgres-backup-11.1", "postgres-restore-11.2", "postgres-backup-9.6", "mysql-backup-8.0.14", "mysql-restore-5.7.25"} {
+		if !slices.Contains(gotTasks, v09) {
+			t.Errorf("no Task %q", v09)
+		}
 	}
 }
 
@@ -214,17 +239,19 @@ func TestFunctionSpecs(t *testing.T) {
 	for _, fn := range functions {
 		got[fn.Name] = fn
 	}
-	for name, want := range wantFunctionSpecs() {
-		t.Run(name, func(t *testing.T) {
-			fn, ok := got[name]
-			if !ok {
-				t.Fatalf("no Function %q", name)
-			}
-			want.Image = testImage
-			if diff := cmp.Diff(want, fn.Spec); diff != "" {
-				t.Errorf("spec (-want +got):\n%s", diff)
-			}
-		})
+	for base, want := range wantFunctionSpecs() {
+		for _, name := range installed(base) {
+			t.Run(name, func(t *testing.T) {
+				fn, ok := got[name]
+				if !ok {
+					t.Fatalf("no Function %q", name)
+				}
+				want.Image = testImage
+				if diff := cmp.Diff(want, fn.Spec); diff != "" {
+					t.Errorf("spec (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
 
@@ -234,16 +261,98 @@ func TestTaskSpecs(t *testing.T) {
 	for _, task := range tasks {
 		got[task.Name] = task
 	}
-	for name, tc := range wantTasks {
+	for base, tc := range wantTasks {
+		for _, name := range installed(base) {
+			t.Run(name, func(t *testing.T) {
+				task, ok := got[name]
+				if !ok {
+					t.Fatalf("no Task %q", name)
+				}
+				// The data step names the Function of the Task's own version.
+				if diff := cmp.Diff(wantTaskSpec(name, tc.pvc), task.Spec); diff != "" {
+					t.Errorf("spec (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// An engine's objects are expanded only when all four are defined, and a
+// copy cannot take another object's name.
+func TestExpandErrors(t *testing.T) {
+	fn := func(name string) *v1beta1.Function {
+		return &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	task := func(name string) *v1beta1.Task { return &v1beta1.Task{ObjectMeta: metav1.ObjectMeta{Name: name}} }
+	all := func() ([]*v1beta1.Function, []*v1beta1.Task) {
+		return []*v1beta1.Function{fn("db-backup"), fn("db-restore")}, []*v1beta1.Task{task("db-backup"), task("db-restore")}
+	}
+	tests := map[string]struct {
+		edit     func(fns *[]*v1beta1.Function, tasks *[]*v1beta1.Task)
+		versions []string
+		want     string
+	}{
+		"no restore Task": {edit: func(_ *[]*v1beta1.Function, tasks *[]*v1beta1.Task) { *tasks = (*tasks)[:1] },
+			versions: []string{"1"}, want: `catalog: no Task "db-restore"`},
+		"no backup Function": {edit: func(fns *[]*v1beta1.Function, _ *[]*v1beta1.Task) { *fns = (*fns)[1:] },
+			versions: []string{"1"}, want: `catalog: no Function "db-backup"`},
+		"a copy named like a defined Function": {edit: func(fns *[]*v1beta1.Function, _ *[]*v1beta1.Task) { *fns = append(*fns, fn("db-backup-1")) },
+			versions: []string{"1"}, want: `catalog: Function "db-backup-1" is defined twice`},
+		"no version": {versions: []string{}, want: "catalog: engine db has no version"},
+	}
+	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			task, ok := got[name]
-			if !ok {
-				t.Fatalf("no Task %q", name)
+			fns, tasks := all()
+			if tc.edit != nil {
+				tc.edit(&fns, &tasks)
 			}
-			if diff := cmp.Diff(wantTaskSpec(name, tc.pvc), task.Spec); diff != "" {
-				t.Errorf("spec (-want +got):\n%s", diff)
+			_, _, err := expand(fns, tasks, map[string][]string{"db": tc.versions})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Each version's Task names that version's Function and nothing else is
+// renamed; the definitions read from the files are not changed.
+func TestExpandRenamesSteps(t *testing.T) {
+	fns := []*v1beta1.Function{{ObjectMeta: metav1.ObjectMeta{Name: "db-backup"}}, {ObjectMeta: metav1.ObjectMeta{Name: "db-restore"}}, {ObjectMeta: metav1.ObjectMeta{Name: "update-status"}}}
+	steps := func(names ...string) []v1beta1.FunctionRef {
+		refs := make([]v1beta1.FunctionRef, len(names))
+		for i, n := range names {
+			refs[i] = v1beta1.FunctionRef{Name: n}
+		}
+		return refs
+	}
+	tasks := []*v1beta1.Task{
+		{ObjectMeta: metav1.ObjectMeta{Name: "db-backup"}, Spec: v1beta1.TaskSpec{Steps: steps("db-backup", "update-status")}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "db-restore"}, Spec: v1beta1.TaskSpec{Steps: steps("db-restore", "update-status")}},
+	}
+	gotFns, gotTasks, err := expand(fns, tasks, map[string][]string{"db": {"2", "1.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fnNames []string
+	for _, f := range gotFns {
+		fnNames = append(fnNames, f.Name)
+	}
+	if diff := cmp.Diff([]string{"db-backup-2", "db-backup-1.0", "db-restore-2", "db-restore-1.0", "update-status"}, fnNames); diff != "" {
+		t.Errorf("Functions (-want +got):\n%s", diff)
+	}
+	gotSteps := map[string][]v1beta1.FunctionRef{}
+	for _, task := range gotTasks {
+		gotSteps[task.Name] = task.Spec.Steps
+	}
+	want := map[string][]v1beta1.FunctionRef{
+		"db-backup-2": steps("db-backup-2", "update-status"), "db-backup-1.0": steps("db-backup-1.0", "update-status"),
+		"db-restore-2": steps("db-restore-2", "update-status"), "db-restore-1.0": steps("db-restore-1.0", "update-status"),
+	}
+	if diff := cmp.Diff(want, gotSteps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if tasks[0].Spec.Steps[0].Name != "db-backup" || fns[0].Name != "db-backup" {
+		t.Error("expand changed the definitions it copied")
 	}
 }
 
@@ -471,7 +580,7 @@ func TestLoadRejects(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := load(tc.files, tc.image)
+			_, _, err := load(tc.files, tc.image, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("load error = %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -491,7 +600,7 @@ func TestLoadSortsAndSkipsOtherFiles(t *testing.T) {
 		"embed.go": {Data: []byte("package catalog\n")},
 		"c.yml":    {Data: []byte("not: [read\n")},
 	}
-	functions, tasks, err := load(files, testImage)
+	functions, tasks, err := load(files, testImage, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

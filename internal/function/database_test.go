@@ -333,7 +333,7 @@ func TestCatalogArgsParse(t *testing.T) {
 		parse func(fs *pflag.FlagSet, args []string) (parsed, error)
 		want  parsed
 	}{
-		"function-postgres-backup-15.yaml": {
+		"function-postgres-backup.yaml": {
 			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
 				var o BackupPGOptions
 				o.AddFlags(fs)
@@ -342,7 +342,7 @@ func TestCatalogArgsParse(t *testing.T) {
 			},
 			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", ExtraArgs: "", WaitTimeout: 300}},
 		},
-		"function-postgres-restore-15.yaml": {
+		"function-postgres-restore.yaml": {
 			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
 				var o RestorePGOptions
 				o.AddFlags(fs)
@@ -351,7 +351,7 @@ func TestCatalogArgsParse(t *testing.T) {
 			},
 			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", WaitTimeout: 300}, snapshots: []string{}},
 		},
-		"function-mysql-backup-10.11.yaml": {
+		"function-mysql-backup.yaml": {
 			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
 				var o BackupMySQLOptions
 				o.AddFlags(fs)
@@ -360,7 +360,7 @@ func TestCatalogArgsParse(t *testing.T) {
 			},
 			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", ExtraArgs: "--all-databases", WaitTimeout: 300}},
 		},
-		"function-mysql-restore-10.11.yaml": {
+		"function-mysql-restore.yaml": {
 			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
 				var o RestoreMySQLOptions
 				o.AddFlags(fs)

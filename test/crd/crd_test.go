@@ -184,10 +184,10 @@ func TestInvalidObjectsRejected(t *testing.T) {
 			doc:     "apiVersion: stash.appscode.com/v1beta1\nkind: Function\nmetadata: {name: f}\nspec:\n  args: [x]\n",
 			wantMsg: "spec.image: Required value",
 		},
-		"appbinding with url and service": {
+		"appbinding with neither url nor service": {
 			doc: "apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata: {name: a, namespace: demo}\n" +
-				"spec:\n  clientConfig:\n    url: postgres://db:5432\n    service: {name: db, port: 5432}\n",
-			wantMsg: "clientConfig must set exactly one of url or service",
+				"spec:\n  clientConfig:\n    insecureSkipTLSVerify: true\n",
+			wantMsg: "clientConfig must set url or service",
 		},
 	}
 	for name, tc := range tests {

@@ -142,7 +142,9 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 }
 
 // mariadb is a MariaDB 10.11 server with its Service, credentials Secret and
-// AppBinding (type mysql), as a user would describe one.
+// AppBinding (type mysql) with both a service and a url, as KubeDB writes
+// them; the url names a host that does not exist, so only a Job that uses
+// the service, as v0.9's addons did, reaches the server.
 func mariadb(name string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Secret
@@ -182,6 +184,7 @@ spec:
   version: "10.11"
   clientConfig:
     service: {name: %[1]s, port: 3306, scheme: mysql}
+    url: tcp(%[1]s-not-used:3306)/
   secret: {name: %[1]s-auth}
 `, name)
 }
@@ -220,8 +223,9 @@ func startMariaDB(t *testing.T, ns, pod string) {
 }
 
 // TestMariaDBBackupRestore backs up a MariaDB 10.11 server with the catalog's
-// mysql-backup-10.11 Task and restores it into a second, empty server with
-// mysql-restore-10.11: both databases must come back identical.
+// mysql-backup-8.0.14 Task (the name Stash v0.9's addon installed) and
+// restores it into a second, empty server with mysql-restore-10.11: both
+// databases must come back identical.
 func TestMariaDBBackupRestore(t *testing.T) {
 	t.Parallel()
 	ns := setUp(t, "mariadb")
@@ -235,7 +239,7 @@ kind: BackupConfiguration
 metadata: {name: mariadb-backup}
 spec:
   schedule: "0 0 1 1 *"
-  task: {name: mysql-backup-10.11}
+  task: {name: mysql-backup-8.0.14}
   repository: {name: local-repo}
   target:
     ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: source-mariadb}

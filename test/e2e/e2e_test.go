@@ -109,7 +109,7 @@ func installOperator(t *testing.T) {
 	mustKubectl(t, "", "-n", "stash-system", "rollout", "restart", "deployment/stash-operator")
 	mustKubectl(t, "", "-n", "stash-system", "rollout", "status", "deployment/stash-operator", "--timeout=180s")
 	for _, object := range []string{"task/pvc-backup", "task/pvc-restore", "task/postgres-backup-15", "task/postgres-restore-15",
-		"task/mysql-backup-10.11", "task/mysql-restore-10.11", "task/workload-backup", "task/workload-restore", "function/update-status"} {
+		"task/mysql-backup-10.11", "task/mysql-restore-10.11", "task/mysql-backup-8.0.14", "task/postgres-backup-11.1", "task/workload-backup", "task/workload-restore", "function/update-status"} {
 		kind, name, _ := strings.Cut(object, "/")
 		waitFor(t, 60*time.Second, "catalog "+object, func() (bool, error) {
 			_, err := kubectl(t, "", "get", kind+".stash.appscode.com", name)

@@ -44,13 +44,14 @@ type AppBindingSpec struct {
 	Parameters *runtime.RawExtension `json:"parameters,omitempty"`
 }
 
-// ClientConfig is a URL or a Service.
-// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.service)",message="clientConfig must set exactly one of url or service"
+// ClientConfig is a URL, a Service, or both as KubeDB writes them. With
+// both, the Service is used, as Stash v0.9's addons did.
+// +kubebuilder:validation:XValidation:rule="has(self.url) || has(self.service)",message="clientConfig must set url or service (or both: service is then used)"
 type ClientConfig struct {
-	// URL in the form scheme://host:port/path.
+	// URL in the form scheme://host:port/path. Not read when service is set.
 	// +optional
 	URL *string `json:"url,omitempty"`
-	// Service in the AppBinding's namespace.
+	// Service in the AppBinding's namespace. Used in preference to url.
 	// +optional
 	Service *ServiceReference `json:"service,omitempty"`
 	// +optional

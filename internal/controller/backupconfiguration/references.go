@@ -158,7 +158,7 @@ func (r *Reconciler) checkTarget(ctx context.Context, namespace string, bc *stas
 			return []referenceProblem{missing(fmt.Sprintf("AppBinding %q", ref.Name))}, nil
 		}
 		var problems []referenceProblem
-		if svc := ab.Spec.ClientConfig.Service; svc != nil && ab.Spec.ClientConfig.URL == nil {
+		if svc := ab.Spec.ClientConfig.Service; svc != nil { // used in preference to a url
 			found, err := r.get(ctx, namespace, svc.Name, &corev1.Service{})
 			if err != nil {
 				return nil, err
