@@ -148,7 +148,9 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 func mariadb(name string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Secret
-metadata: {name: %[1]s-auth}
+metadata:
+  name: %[1]s-auth
+  annotations: {stash.appscode.com/appbindings: %[1]s}
 stringData: {username: root, password: e2e-mariadb-password}
 ---
 apiVersion: v1

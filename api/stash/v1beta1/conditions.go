@@ -47,6 +47,9 @@ const (
 	// ReasonTargetInvalid: the target exists but cannot be backed up as
 	// the configuration says (a volume its pods do not have, no node).
 	ReasonTargetInvalid ReadyReason = "TargetInvalid"
+	// ReasonCredentialsNotAllowed: the target AppBinding names a Secret
+	// that does not allow that AppBinding to use it (AnnotationAppBindings).
+	ReasonCredentialsNotAllowed ReadyReason = "CredentialsNotAllowed"
 )
 
 // SessionReason is a reason of a session's Succeeded condition.
@@ -136,3 +139,10 @@ const (
 // sets its phase to Skipped right after creating it, and sets it again if it
 // was interrupted in between.
 const AnnotationSkipped = "stash.appscode.com/skipped"
+
+// AnnotationAppBindings on a Secret lists, comma-separated, the AppBindings
+// of its namespace that may use it as their credentials (spec.secret, or a
+// secretTransforms addKeysFrom). A Secret the AppBinding owns needs none.
+// Whoever may write an AppBinding chooses the host its credentials are sent
+// to; only someone who may write the Secret can let them send it there.
+const AnnotationAppBindings = "stash.appscode.com/appbindings"

@@ -503,6 +503,12 @@ func TestReadyNamesMissingReferences(t *testing.T) {
 		`Service "pg" (AppBinding "pg" spec.clientConfig.service.name) does not exist`, `Secret "pg-auth" (AppBinding "pg" spec.secret.name) does not exist`)
 
 	h.Create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "pg"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 5432}}}})
-	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pg-auth"}, StringData: map[string]string{"POSTGRES_PASSWORD": "x"}})
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pg-auth"}, StringData: map[string]string{"POSTGRES_PASSWORD": "x"}}
+	h.Create(auth)
+	waitReady(metav1.ConditionFalse, stashv1beta1.ReasonCredentialsNotAllowed,
+		`Secret "pg-auth" (AppBinding "pg" spec.secret.name) does not allow AppBinding "pg" to use it`,
+		"kubectl -n "+h.ns+" annotate secret pg-auth stash.appscode.com/appbindings=pg")
+
+	h.Update(auth, func() { auth.Annotations = map[string]string{stashv1beta1.AnnotationAppBindings: "pg"} })
 	waitReady(metav1.ConditionTrue, stashv1beta1.ReasonTaskResolved)
 }

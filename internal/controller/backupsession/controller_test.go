@@ -126,7 +126,9 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 	}
 	e.WaitForEvent(bs.Name, "Normal Running: Running: Job "+job.Name+" is running")
 
-	// The account, owned by the BackupConfiguration, with exactly these rules.
+	// The account, owned by the BackupConfiguration, with exactly these
+	// rules: its own Repository by name, and no Secret (a claim's backup
+	// names no credentials).
 	account := "stash-backup-data-backup"
 	if job.Spec.Template.Spec.ServiceAccountName != account {
 		t.Errorf("the Job runs as %q, want %q", job.Spec.Template.Spec.ServiceAccountName, account)
@@ -138,12 +140,11 @@ func TestJobIsTheResolvedJob(t *testing.T) {
 	rules := []rbacv1.PolicyRule{
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"backupsessions"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"backupsessions/status"}, Verbs: []string{"get", "update", "patch"}},
-		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"repositories"}, Verbs: []string{"get"}},
-		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"repositories/status"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"repositories"}, ResourceNames: []string{bc.Spec.Repository.Name}, Verbs: []string{"get"}},
+		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"repositories/status"}, ResourceNames: []string{bc.Spec.Repository.Name}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"appcatalog.appscode.com"}, Resources: []string{"appbindings"}, Verbs: []string{"get"}},
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 	versions := e.CheckAccount(account, &bc, rules)

@@ -1,27 +1,15 @@
 package backupsession
 
 import (
-	"fmt"
 	"testing"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
-
-	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/testenv"
 )
 
 // mayExec asks the API server whether the Jobs of invoker may exec in pod.
 func mayExec(e *testenv.Env, invoker, pod string) bool {
 	e.T.Helper()
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: fmt.Sprintf("system:serviceaccount:%s:%s", e.Namespace, naming.Backup.ServiceAccountName(invoker)),
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.Namespace, Verb: "create", Resource: "pods",
-			Subresource: "exec", Name: pod},
-	}}
-	if err := e.Client.Create(e.Ctx, sar); err != nil {
-		e.T.Fatalf("SubjectAccessReview: %v", err)
-	}
-	return sar.Status.Allowed
+	return jobsMay(e, invoker, "create", "", "pods", "exec", pod)
 }
 
 // The Jobs of an invoker with an exec hook may exec in the session's target

@@ -3,7 +3,8 @@
 // only what the data-plane commands do through the API (DESIGN §8).
 // update-status records host results in its session and repository
 // statistics in the Repository; the database Functions read the target's
-// AppBinding and the Secret it names. Everything else the Job needs (the
+// AppBinding and the Secrets it names that allow it (package credentials),
+// by name. Everything else the Job needs (the
 // storage Secret, the target PVC) is mounted by the kubelet, which needs no
 // permission of the pod's account.
 //
@@ -50,26 +51,31 @@ import (
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods/exec,verbs=create
 
+// Grants are what the Jobs of an invoker may touch beyond their sessions.
+type Grants struct {
+	// Repository is the Repository whose status a backup's update-status
+	// writes (a restore's writes none).
+	Repository string
+	// Secrets are the credentials Secrets of the target's AppBinding that
+	// allow it (package credentials); the database Functions read them.
+	// The storage Secret is not among them: the Job mounts it as a volume.
+	Secrets []string
+	// ExecPods are the pods the invoker's exec hooks run in (the session's
+	// targets), none when there are no exec hooks.
+	ExecPods []string
+}
+
 // Ensure creates or repairs the ServiceAccount, Role and RoleBinding that
 // the Jobs of owner (the invoker: a BackupConfiguration, or a
-// RestoreSession) run under, in namespace. serviceAccount is the account
-// the Job's pod names; when it is not the operator's account for owner
-// (kind.ServiceAccountName), the user set runtimeSettings.pod
+// RestoreSession) run under, in namespace, granting g. serviceAccount is
+// the account the Job's pod names; when it is not the operator's account
+// for owner (kind.ServiceAccountName), the user set runtimeSettings.pod
 // .serviceAccountName and owns its permissions, and Ensure does nothing.
-//
-// repositorySecret is the Repository's storage Secret. It is deliberately
-// not granted: the Job mounts it as a volume. The Secret rule stays
-// namespace-wide because the AppBinding's credentials Secret (and the
-// Secrets its secretTransforms read) are only known at run time.
-//
-// execPods are the pods the invoker's exec hooks run in (the session's
-// targets): the Role lets the Jobs exec in those only, and in none when
-// there are no exec hooks.
 //
 // c should read from the API server rather than an informer cache: the
 // reads are few (one per session start) and a cache would make the
 // operator list and watch every ServiceAccount, Role and RoleBinding.
-func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, repositorySecret string, execPods []string) error {
+func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, g Grants) error {
 	name := kind.ServiceAccountName(owner.GetName())
 	if serviceAccount != name {
 		return nil
@@ -86,7 +92,7 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 		return err
 	}
 	role := &rbacv1.Role{ObjectMeta: meta()}
-	rules := Rules(kind, owner.GetName(), execPods)
+	rules := Rules(kind, owner.GetName(), g)
 	if err := apply(ctx, c, owner, role, labels, func() { role.Rules = rules }); err != nil {
 		return err
 	}
@@ -103,14 +109,14 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 
 // Rules is the least a Job needs: update-status reads its session and
 // writes its status; a backup's update-status also records repository
-// statistics (a restore's does not touch the Repository); the database
-// Functions read the AppBinding and its credentials Secret; the data
-// Functions read the pods and Jobs that hold the repository's locks; every
-// command may record Events; exec hooks exec in the execPods only. Nothing
-// is listed or watched. A RestoreSession is its
+// statistics in g.Repository (a restore's does not touch the Repository);
+// the database Functions read the AppBinding and g.Secrets, its allowed
+// credentials; the data Functions read the pods and Jobs that hold the
+// repository's locks; every command may record Events; exec hooks exec in
+// g.ExecPods only. Nothing is listed or watched. A RestoreSession is its
 // own invoker, so its Role can name it; a backup invoker's sessions are new
 // objects every run and cannot be named in advance.
-func Rules(kind naming.SessionKind, invoker string, execPods []string) []rbacv1.PolicyRule {
+func Rules(kind naming.SessionKind, invoker string, g Grants) []rbacv1.PolicyRule {
 	restore := kind == naming.Restore
 	sessions := "backupsessions"
 	var names []string
@@ -122,14 +128,19 @@ func Rules(kind naming.SessionKind, invoker string, execPods []string) []rbacv1.
 		{APIGroups: []string{stash}, Resources: []string{sessions}, ResourceNames: names, Verbs: []string{"get"}},
 		{APIGroups: []string{stash}, Resources: []string{sessions + "/status"}, ResourceNames: names, Verbs: []string{"get", "update", "patch"}},
 	}
-	if !restore {
+	if !restore && g.Repository != "" {
+		repository := []string{g.Repository}
 		rules = append(rules,
-			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories"}, Verbs: []string{"get"}},
-			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories/status"}, Verbs: []string{"get", "update"}})
+			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories"}, ResourceNames: repository, Verbs: []string{"get"}},
+			rbacv1.PolicyRule{APIGroups: []string{stash}, Resources: []string{"repositories/status"}, ResourceNames: slices.Clone(repository), Verbs: []string{"get", "update"}})
 	}
-	if len(execPods) > 0 {
+	if len(g.ExecPods) > 0 {
 		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"pods/exec"},
-			ResourceNames: slices.Clone(execPods), Verbs: []string{"create"}})
+			ResourceNames: slices.Clone(g.ExecPods), Verbs: []string{"create"}})
+	}
+	if len(g.Secrets) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"secrets"},
+			ResourceNames: slices.Clone(g.Secrets), Verbs: []string{"get"}})
 	}
 	return append(rules,
 		// A lock left in the repository by a pod of this namespace that has
@@ -137,7 +148,6 @@ func Rules(kind naming.SessionKind, invoker string, execPods []string) []rbacv1.
 		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"pods"}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{APIGroups: []string{batchv1.GroupName}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{APIGroups: []string{appcatalogv1alpha1.GroupVersion.Group}, Resources: []string{"appbindings"}, Verbs: []string{"get"}},
-		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{APIGroups: []string{corev1.GroupName}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	)
 }

@@ -2,6 +2,7 @@ package jobrbac
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,6 +32,52 @@ func get(t *testing.T, c client.Client, obj client.Object) client.Object {
 	return obj
 }
 
+var grants = Grants{Repository: "local-repo", Secrets: []string{"db-auth"}}
+
+// The Role names what it grants: no Secret but the allowed credentials
+// (no Secret rule at all without them), the invoker's Repository only, and
+// pods/exec only with exec pods.
+func TestRules(t *testing.T) {
+	find := func(rules []rbacv1.PolicyRule, resource string) *rbacv1.PolicyRule {
+		for i := range rules {
+			if slices.Contains(rules[i].Resources, resource) {
+				return &rules[i]
+			}
+		}
+		return nil
+	}
+	tests := map[string]struct {
+		kind     naming.SessionKind
+		grants   Grants
+		resource string
+		want     []string // the rule's resourceNames; nil: no rule for resource
+	}{
+		"backup secrets":               {kind: naming.Backup, grants: grants, resource: "secrets", want: []string{"db-auth"}},
+		"no credentials, no secrets":   {kind: naming.Backup, grants: Grants{Repository: "r"}, resource: "secrets"},
+		"restore secrets":              {kind: naming.Restore, grants: Grants{Secrets: []string{"a", "b"}}, resource: "secrets", want: []string{"a", "b"}},
+		"backup repository":            {kind: naming.Backup, grants: grants, resource: "repositories/status", want: []string{"local-repo"}},
+		"restore writes no repository": {kind: naming.Restore, grants: grants, resource: "repositories/status"},
+		"restore session by name":      {kind: naming.Restore, resource: "restoresessions/status", want: []string{"daily"}},
+		"exec pods":                    {kind: naming.Backup, grants: Grants{ExecPods: []string{"db-0"}}, resource: "pods/exec", want: []string{"db-0"}},
+		"no exec":                      {kind: naming.Backup, grants: grants, resource: "pods/exec"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rule := find(Rules(tc.kind, "daily", tc.grants), tc.resource)
+			switch {
+			case tc.want == nil && rule != nil:
+				t.Fatalf("a rule for %s: %+v", tc.resource, rule)
+			case tc.want != nil && rule == nil:
+				t.Fatalf("no rule for %s", tc.resource)
+			case tc.want != nil:
+				if diff := cmp.Diff(tc.want, rule.ResourceNames); diff != "" {
+					t.Errorf("resourceNames (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
 // Ensure's create-or-repair paths, on a fake client: the envtest suites of
 // the session controllers check the result against a real API server.
 func TestEnsure(t *testing.T) {
@@ -51,7 +98,7 @@ func TestEnsure(t *testing.T) {
 						t.Errorf("%T owner (-want +got):\n%s", obj, diff)
 					}
 				}
-				if diff := cmp.Diff(Rules(naming.Backup, "daily", nil), get(t, c, &rbacv1.Role{}).(*rbacv1.Role).Rules); diff != "" {
+				if diff := cmp.Diff(Rules(naming.Backup, "daily", grants), get(t, c, &rbacv1.Role{}).(*rbacv1.Role).Rules); diff != "" {
 					t.Errorf("rules (-want +got):\n%s", diff)
 				}
 				b := get(t, c, &rbacv1.RoleBinding{}).(*rbacv1.RoleBinding)
@@ -78,7 +125,7 @@ func TestEnsure(t *testing.T) {
 			account: "stash-backup-daily",
 			check: func(t *testing.T, c client.Client) {
 				role := get(t, c, &rbacv1.Role{}).(*rbacv1.Role)
-				if diff := cmp.Diff(Rules(naming.Backup, "daily", nil), role.Rules); diff != "" {
+				if diff := cmp.Diff(Rules(naming.Backup, "daily", grants), role.Rules); diff != "" {
 					t.Errorf("rules (-want +got):\n%s", diff)
 				}
 				if role.Labels["team"] != "db" || len(role.OwnerReferences) != 1 {
@@ -102,7 +149,7 @@ func TestEnsure(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(kube.Scheme).WithObjects(tc.existing...).Build()
-			if err := Ensure(ctx, c, invoker(), ns, tc.account, naming.Backup, "s3-secret", nil); err != nil {
+			if err := Ensure(ctx, c, invoker(), ns, tc.account, naming.Backup, grants); err != nil {
 				t.Fatal(err)
 			}
 			tc.check(t, c)
@@ -114,7 +161,7 @@ func TestEnsure(t *testing.T) {
 func TestEnsureIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientBuilder().WithScheme(kube.Scheme).Build()
-	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, "s3-secret", nil); err != nil {
+	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, grants); err != nil {
 		t.Fatal(err)
 	}
 	objs := []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}}
@@ -122,7 +169,7 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	for _, obj := range objs {
 		before = append(before, get(t, c, obj).GetResourceVersion())
 	}
-	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, "s3-secret", nil); err != nil {
+	if err := Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, grants); err != nil {
 		t.Fatal(err)
 	}
 	for i, obj := range objs {

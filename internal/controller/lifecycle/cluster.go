@@ -14,8 +14,10 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/inputs"
+	"github.com/stash-operator/stash/internal/credentials"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/session"
 )
@@ -111,6 +113,37 @@ func (r Readers) MissingSources(ctx context.Context, pod *corev1.PodSpec, namesp
 	return missing, nil
 }
 
+// Credentials are the Secrets the Jobs of a database target read (package
+// credentials: its AppBinding's spec.secret and addKeysFrom), and why each
+// that does not allow the AppBinding is refused. A Secret that does not
+// exist is among the names: its Function then says it is not found. Only
+// the Secrets' metadata is read, from the API server.
+func (r Readers) Credentials(ctx context.Context, namespace string, ref stashv1beta1.TargetRef) (names, refused []string, err error) {
+	if ref.Kind != "AppBinding" {
+		return nil, nil, nil
+	}
+	var ab appcatalogv1alpha1.AppBinding
+	if err := r.Direct.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &ab); err != nil {
+		return nil, nil, client.IgnoreNotFound(fmt.Errorf("get AppBinding %s/%s: %w", namespace, ref.Name, err))
+	}
+	uses := credentials.Uses(&ab)
+	for _, use := range uses {
+		meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
+		err := r.Direct.Get(ctx, client.ObjectKey{Namespace: namespace, Name: use.Secret}, meta)
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return nil, nil, fmt.Errorf("get Secret %s/%s of AppBinding %s: %w", namespace, use.Secret, ab.Name, err)
+		}
+		secret := &corev1.Secret{ObjectMeta: meta.ObjectMeta}
+		if err := credentials.Allowed(&ab, use, secret); err != nil {
+			refused = append(refused, err.Error())
+		}
+	}
+	return credentials.Names(uses), refused, nil
+}
+
 // JobRefused is the verdict on a session whose Job the API server refused
 // for good: invalid, or forbidden by an admission policy. Retrying cannot
 // help, and a session left without a phase would, under concurrencyPolicy
@@ -154,8 +187,8 @@ type Resolved struct {
 	*resolve.Result
 	// Steps are the Job's steps before it runs, with their Functions.
 	Steps []stashv1beta1.StepStatus
-	// RepositorySecret is the Repository's storage Secret.
-	RepositorySecret string
+	// Repository is the name of the Repository the Job writes to.
+	Repository string
 }
 
 // Resolve reads the Tasks, Functions and the Repository that invoker names
@@ -193,7 +226,7 @@ func resolveWith(ctx context.Context, c client.Reader, invoker client.Object, s 
 	}
 	spec := res.Job.Spec.Template.Spec
 	return &Resolved{Result: res, Steps: session.Steps(spec, session.StepFunctions(spec, stepNames), nil),
-		RepositorySecret: repo.Spec.Backend.StorageSecretName}, nil
+		Repository: repo.Name}, nil
 }
 
 // ResolveFailure is the verdict on a resolution that found problems the

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -397,8 +398,17 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 		}
 		job := resolved.Job
 		if !accountReady {
+			secrets, refused, err := r.readers().Credentials(ctx, s.GetNamespace(), t.Ref)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(refused) > 0 {
+				v := session.Failed(stashv1beta1.ReasonJobCreationFailed, strings.Join(refused, "\n"))
+				return nil, &v, nil
+			}
 			rbac := jobrbac.DirectClient(r.Client, r.APIReader)
-			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, resolved.RepositorySecret, execPods(invoker, st.Hosts)); err != nil {
+			grants := jobrbac.Grants{Repository: resolved.Repository, Secrets: secrets, ExecPods: execPods(invoker, st.Hosts)}
+			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, grants); err != nil {
 				return nil, nil, err
 			}
 			accountReady = true

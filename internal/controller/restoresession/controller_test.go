@@ -79,14 +79,14 @@ func TestRestoreSucceeds(t *testing.T) {
 	if job.Spec.Template.Spec.ServiceAccountName != account {
 		t.Errorf("the Job runs as %q, want %q", job.Spec.Template.Spec.ServiceAccountName, account)
 	}
-	// A restore names its own session and does not write the Repository.
+	// A restore names its own session and does not write the Repository;
+	// a claim's restore names no credentials, so it may read no Secret.
 	e.CheckAccount(account, running, []rbacv1.PolicyRule{
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"restoresessions"}, ResourceNames: []string{rs.Name}, Verbs: []string{"get"}},
 		{APIGroups: []string{"stash.appscode.com"}, Resources: []string{"restoresessions/status"}, ResourceNames: []string{rs.Name}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"appcatalog.appscode.com"}, Resources: []string{"appbindings"}, Verbs: []string{"get"}},
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	})
 
