@@ -48,7 +48,7 @@ func newOperatorCommand() *cobra.Command {
 				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress: probeAddr,
 				LeaderElection:         leaderElect,
-				LeaderElectionID:       "stash-operator.stash.appscode.com",
+				LeaderElectionID:       operator.LeaderElectionID,
 				// The process exits as soon as the manager stops, so handing
 				// the lease over at once is safe, and a replaced pod's
 				// successor need not wait out the lease.

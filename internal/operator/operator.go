@@ -36,10 +36,15 @@ type Options struct {
 	Clock clock.Clock
 }
 
-// Leader election and the manager's own events.
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election, in the operator's own namespace only (a Role, as
+// kubebuilder scaffolds it), and the manager's own events.
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=stash-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// LeaderElectionID is the Lease the replicas of the operator compete for,
+// in the operator's namespace.
+const LeaderElectionID = "stash-operator.stash.appscode.com"
 
 // Setup registers everything with mgr.
 func Setup(mgr ctrl.Manager, o Options) error {

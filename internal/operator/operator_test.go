@@ -7,11 +7,14 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -26,6 +29,30 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
+
+// The operator's own roles hold its leader election to its namespace: a
+// Lease anywhere else is refused, as is reading a Secret's list or writing
+// RBAC beyond Roles and RoleBindings.
+func TestOperatorRBACBoundaries(t *testing.T) {
+	tests := map[string]struct {
+		attrs authorizationv1.ResourceAttributes
+		want  bool
+	}{
+		"its Lease":                    {attrs: authorizationv1.ResourceAttributes{Namespace: "stash-system", Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: LeaderElectionID}, want: true},
+		"a Lease of another namespace": {attrs: authorizationv1.ResourceAttributes{Namespace: "kube-system", Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "kube-controller-manager"}},
+		"Leases of the cluster":        {attrs: authorizationv1.ResourceAttributes{Verb: "list", Group: "coordination.k8s.io", Resource: "leases"}},
+		"list Secrets":                 {attrs: authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets"}},
+		"ClusterRoles":                 {attrs: authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}},
+		"delete a Role":                {attrs: authorizationv1.ResourceAttributes{Namespace: "demo", Verb: "delete", Group: "rbac.authorization.k8s.io", Resource: "roles"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := testenv.OperatorMay(t, tc.attrs); got != tc.want {
+				t.Errorf("the operator may %s %s %q in %q: %v, want %v", tc.attrs.Verb, tc.attrs.Resource, tc.attrs.Name, tc.attrs.Namespace, got, tc.want)
+			}
+		})
+	}
+}
 
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
@@ -55,8 +82,10 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 
 	start := time.Now()
 	clk := clocktesting.NewFakeClock(start)
-	// The operator's identity: a user bound to config/rbac/role.yaml only.
-	testenv.StartManager(t, testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager) error {
+	// The operator's identity: a user bound to config/rbac/role.yaml only,
+	// electing its leader as the Deployment does (--leader-elect).
+	lease := &types.NamespacedName{Namespace: "stash-system", Name: LeaderElectionID}
+	testenv.StartManager(t, testenv.ManagerOptions{AsOperator: true, LeaderElection: lease}, func(mgr manager.Manager) error {
 		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
 			ImagePullGracePeriod: time.Minute, Clock: clk})
 	})
@@ -64,6 +93,9 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 	eventually(t, "the default catalog", func() error {
 		return admin.Get(ctx, client.ObjectKey{Name: "pvc-backup"}, &stashv1beta1.Task{})
 	})
+	if err := admin.Get(ctx, *lease, &coordinationv1.Lease{}); err != nil {
+		t.Fatalf("the leader's Lease: %v", err)
+	}
 
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "operator-"}}
 	if err := admin.Create(ctx, ns); err != nil {

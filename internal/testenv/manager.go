@@ -10,9 +10,12 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/stash-operator/stash/internal/kube"
+	"github.com/stash-operator/stash/internal/manifest"
 )
 
 // ManagerOptions shape a manager a test starts.
@@ -37,6 +41,9 @@ type ManagerOptions struct {
 	AsOperator bool
 	// Config, when set, is the identity the manager runs as instead.
 	Config *rest.Config
+	// LeaderElection, when set, is the lease the manager must hold before
+	// its controllers start: Namespace/Name.
+	LeaderElection *types.NamespacedName
 }
 
 // StartManager runs a controller-runtime manager against the package's
@@ -65,6 +72,10 @@ func StartManager(t testing.TB, o ManagerOptions, setup func(mgr manager.Manager
 	}
 	if o.Namespace != "" {
 		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}}
+	}
+	if l := o.LeaderElection; l != nil {
+		opts.LeaderElection, opts.LeaderElectionNamespace, opts.LeaderElectionID = true, l.Namespace, l.Name
+		opts.LeaderElectionReleaseOnCancel = true
 	}
 	mgr, err := ctrl.NewManager(kube.ForOperator(cfg), opts)
 	if err != nil {
@@ -118,6 +129,23 @@ func (l *testLog) close() {
 // operatorUser is the identity of a manager started AsOperator.
 const operatorUser = "stash-operator-under-test"
 
+// OperatorMay asks the API server whether a manager started AsOperator may
+// do what attrs say.
+func OperatorMay(t testing.TB, attrs authorizationv1.ResourceAttributes) bool {
+	t.Helper()
+	cp := Shared(t)
+	OperatorConfig(t) // the roles are bound
+	admin, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: operatorUser, ResourceAttributes: &attrs}}
+	if err := admin.Create(context.Background(), sar); err != nil {
+		t.Fatalf("SubjectAccessReview: %v", err)
+	}
+	return sar.Status.Allowed
+}
+
 var (
 	operatorOnce sync.Once
 	operatorCfg  *rest.Config
@@ -125,8 +153,9 @@ var (
 )
 
 // OperatorConfig is a config of the package's control plane authenticated
-// as a user whose only permissions are the operator's generated
-// ClusterRole, config/rbac/role.yaml, as the install manifests bind it.
+// as a user whose only permissions are the operator's generated roles,
+// config/rbac/role.yaml (the ClusterRole, and the Role of its namespace),
+// bound as the install manifests bind them.
 func OperatorConfig(t testing.TB) *rest.Config {
 	t.Helper()
 	cp := Shared(t)
@@ -137,27 +166,60 @@ func OperatorConfig(t testing.TB) *rest.Config {
 	return rest.CopyConfig(operatorCfg)
 }
 
-func bindOperatorRole(cp *ControlPlane) (*rest.Config, error) {
-	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "rbac", "role.yaml"))
+// operatorRoles reads config/rbac/role.yaml: the ClusterRole, and the
+// namespaced Roles, each with the binding to the operator's user.
+func operatorRoles() ([]client.Object, error) {
+	f, err := os.Open(filepath.Join(RepoRoot(), "config", "rbac", "role.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(data, &role); err != nil {
+	defer f.Close()
+	docs, err := manifest.Split(f)
+	if err != nil {
 		return nil, fmt.Errorf("config/rbac/role.yaml: %w", err)
 	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operatorUser}},
+	subjects := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operatorUser}}
+	var objs []client.Object
+	for _, doc := range docs {
+		var kind metav1.TypeMeta
+		if err := yaml.Unmarshal(doc.JSON, &kind); err != nil {
+			return nil, fmt.Errorf("config/rbac/role.yaml document %d: %w", doc.Index, err)
+		}
+		switch kind.Kind {
+		case "ClusterRole":
+			var role rbacv1.ClusterRole
+			if err := yaml.UnmarshalStrict(doc.JSON, &role); err != nil {
+				return nil, fmt.Errorf("config/rbac/role.yaml document %d: %w", doc.Index, err)
+			}
+			objs = append(objs, &role, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name}, Subjects: subjects})
+		case "Role":
+			var role rbacv1.Role
+			if err := yaml.UnmarshalStrict(doc.JSON, &role); err != nil {
+				return nil, fmt.Errorf("config/rbac/role.yaml document %d: %w", doc.Index, err)
+			}
+			objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: role.Namespace}}, &role,
+				&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: role.Namespace},
+					RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}, Subjects: subjects})
+		default:
+			return nil, fmt.Errorf("config/rbac/role.yaml document %d: a %s, want a ClusterRole or Role", doc.Index, kind.Kind)
+		}
+	}
+	return objs, nil
+}
+
+func bindOperatorRole(cp *ControlPlane) (*rest.Config, error) {
+	objs, err := operatorRoles()
+	if err != nil {
+		return nil, err
 	}
 	admin, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range []client.Object{&role, binding} {
+	for _, o := range objs {
 		if err := admin.Create(context.Background(), o); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("bind the operator's ClusterRole: %w", err)
+			return nil, fmt.Errorf("bind the operator's roles: %w", err)
 		}
 	}
 	user, err := cp.Env.AddUser(envtest.User{Name: operatorUser}, cp.Config)
