@@ -113,13 +113,13 @@ func (b Backend) Repository() (string, error) {
 		}
 		u, err := url.Parse(b.Endpoint)
 		if err != nil || u.Scheme == "" || u.Host == "" {
-			return "", fmt.Errorf("rest backend endpoint %q is not a URL: set --endpoint to e.g. http://rest-server:8000/repo", redactURL(b.Endpoint))
+			return "", fmt.Errorf("rest backend endpoint %q is not a URL: set --endpoint to e.g. http://rest-server:8000/repo", RedactURL(b.Endpoint))
 		}
 		// Credentials in the URL would end up in process arguments, logs and
 		// status; they belong in the storage Secret.
 		if u.User != nil {
 			return "", fmt.Errorf("rest backend endpoint %s contains credentials: remove them from the URL and put them in the storage Secret as %s and %s",
-				redactURL(b.Endpoint), KeyRestServerUsername, KeyRestServerPassword)
+				RedactURL(b.Endpoint), KeyRestServerUsername, KeyRestServerPassword)
 		}
 		return "rest:" + b.Endpoint, nil
 	case "":
@@ -129,9 +129,9 @@ func (b Backend) Repository() (string, error) {
 	}
 }
 
-// redactURL drops any userinfo so that an error message never repeats a
+// RedactURL drops any userinfo so that an error message never repeats a
 // password somebody put in a URL.
-func redactURL(raw string) string {
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "<unparsable URL>"

@@ -147,7 +147,13 @@ func BackendOf(b stashv1alpha1.Backend) (Backend, error) {
 	case b.Rest != nil:
 		u, err := url.Parse(b.Rest.URL)
 		if err != nil || u.Host == "" {
-			return Backend{}, fmt.Errorf("rest.url %q is not a URL such as http://rest-server:8000/repo", b.Rest.URL)
+			return Backend{}, fmt.Errorf("rest.url %s is not a URL such as http://rest-server:8000/repo", backend.RedactURL(b.Rest.URL))
+		}
+		// Every Job made from the backend (sessions, wipe-outs) would carry
+		// the URL in its arguments, readable by anyone who may read Jobs.
+		if u.User != nil {
+			return Backend{}, fmt.Errorf("rest.url %s contains credentials: remove them from the URL and put them in the storage Secret as %s and %s",
+				backend.RedactURL(b.Rest.URL), backend.KeyRestServerUsername, backend.KeyRestServerPassword)
 		}
 		return Backend{Provider: "rest", Bucket: u.Host, Prefix: u.Path, Endpoint: b.Rest.URL}, nil
 	}
