@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/stash-operator/stash/api/stash/v1beta1"
 	catalogfiles "github.com/stash-operator/stash/config/catalog"
@@ -24,6 +25,7 @@ const testImage = "stash:v0.1.0"
 var wantTasks = map[string]struct {
 	direction availability
 	pvc       bool // backs up or restores a PVC: mounts the target volume
+	root      bool // restores files, whose owners only root can set
 	command   string
 	flags     []string
 }{
@@ -32,7 +34,7 @@ var wantTasks = map[string]struct {
 		flags: []string{"--backup-paths=${TARGET_PATHS}"},
 	},
 	"pvc-restore": {
-		direction: inRestore, pvc: true, command: "restore-pvc",
+		direction: inRestore, pvc: true, root: true, command: "restore-pvc",
 		flags: []string{
 			"--restore-paths=${RESTORE_PATHS:=}",
 			"--snapshots=${RESTORE_SNAPSHOTS:=}",
@@ -44,7 +46,7 @@ var wantTasks = map[string]struct {
 		flags: []string{"--backup-paths=${TARGET_PATHS}"},
 	},
 	"workload-restore": {
-		direction: inRestore, command: "restore-pvc",
+		direction: inRestore, root: true, command: "restore-pvc",
 		flags: []string{
 			"--restore-paths=${RESTORE_PATHS:=}",
 			"--default-paths=${TARGET_PATHS:=}",
@@ -147,7 +149,11 @@ func wantFunctionSpecs() map[string]v1beta1.FunctionSpec {
 			mounts = append(mounts, corev1.VolumeMount{Name: "${targetVolume}", MountPath: "${TARGET_MOUNT_PATH}"})
 		}
 		mounts = append(mounts, corev1.VolumeMount{Name: "${secretVolume}", MountPath: "/etc/repository/secret", ReadOnly: true})
-		specs[name] = v1beta1.FunctionSpec{Args: args, VolumeMounts: mounts}
+		spec := v1beta1.FunctionSpec{Args: args, VolumeMounts: mounts}
+		if tc.root {
+			spec.RuntimeSettings = &v1beta1.ContainerRuntimeSettings{SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](0), RunAsGroup: ptr.To[int64](0)}}
+		}
+		specs[name] = spec
 	}
 	return specs
 }

@@ -96,8 +96,8 @@ func writeOutput(dir string, v any) error {
 		return fmt.Errorf("encode %s: %w", OutputFileName, err)
 	}
 	data = append(data, '\n')
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
+	if err := prepareOutputDir(dir); err != nil {
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, "."+OutputFileName+".*")
 	if err != nil {
@@ -128,12 +128,22 @@ func writeOutput(dir string, v any) error {
 
 // prepareOutputDir creates the output directory before any work starts: a
 // backup whose result cannot be recorded is wasted, so that failure comes
-// first and fast.
+// first and fast. The steps of a Job may run as different users (a restore
+// step as root, the post hooks after it as 65532, which rewrite output.json
+// to record a failure), and the directory is in the pod's own emptyDir: so
+// whoever creates it lets every step write in it.
 func prepareOutputDir(dir string) error {
 	if dir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	_, err := os.Stat(dir)
+	if err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil { // MkdirAll's mode is cut by the umask
 		return fmt.Errorf("create output directory: %w", err)
 	}
 	return nil

@@ -135,3 +135,22 @@ func TestWriteOutputReplaces(t *testing.T) {
 		t.Fatalf("read back %+v, %v", back, err)
 	}
 }
+
+// The output directory a step creates lets every later step write in it,
+// whatever its user (a restore step runs as root, its post hooks as 65532),
+// and output.json lets every later step read it.
+func TestOutputDirWritableByEveryStep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "output")
+	if err := WriteBackupOutput(dir, BackupOutput{}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: os.ModeDir | 0o777, filepath.Join(dir, OutputFileName): 0o644} {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, info.Mode(), want)
+		}
+	}
+}

@@ -111,10 +111,6 @@ func buildJob(inv *invoker, task *stashv1beta1.TaskSpec, steps []step, repo *sta
 	}
 	placeOnNode(&pod, inv.host.Node)
 	podOrdinalEnv(&pod, inv.host.Ordinal)
-	if inv.restores() {
-		// Restored files keep their owners only when the restore runs as root.
-		pod.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0), RunAsGroup: ptr.To[int64](0)}
-	}
 	applyPodSettings(&pod, inv.runtimeSettings.Pod)
 
 	labels := inv.sessionKind.Labels(inv.kind, inv.name, inv.labels)

@@ -345,6 +345,7 @@ func TestGuidesResolve(t *testing.T) {
 					checkDatabaseJob(t, res.Job, task, ref.Name)
 				}
 				if restoreTarget != nil {
+					checkRestoreUsers(t, res.Job)
 					source := cmp.Or(restoredFrom[c.id][hosts[i]], hosts[i])
 					if !hasArg(res.Job, "--source-hostname="+source) {
 						t.Errorf("Job %s (host %s) does not restore the snapshots of host %s", res.Job.Name, hosts[i], source)
@@ -428,6 +429,24 @@ func checkDatabaseJob(t *testing.T, job *batchv1.Job, task, appBinding string) {
 		}
 	}
 	t.Errorf("Job %s of Task %s: no container runs %s", job.Name, task, command)
+}
+
+// checkRestoreUsers checks that a restore Job runs as root only the step
+// that restores files (restic restore sets their owners), and nothing else:
+// not the database restores, the hooks or update-status.
+func checkRestoreUsers(t *testing.T, job *batchv1.Job) {
+	t.Helper()
+	pod := job.Spec.Template.Spec
+	if sc := pod.SecurityContext; sc != nil && sc.RunAsUser != nil {
+		t.Errorf("Job %s: the pod runs as user %d, want each container as its own", job.Name, *sc.RunAsUser)
+	}
+	for _, c := range append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...) {
+		root := c.SecurityContext != nil && ptr.Deref(c.SecurityContext.RunAsUser, -1) == 0
+		restoresFiles := len(c.Args) > 0 && c.Args[0] == "restore-pvc"
+		if root != restoresFiles {
+			t.Errorf("Job %s: container %s (%v) runs as root: %v, want %v", job.Name, c.Name, c.Args[:min(1, len(c.Args))], root, restoresFiles)
+		}
+	}
 }
 
 func hasArg(job *batchv1.Job, arg string) bool {

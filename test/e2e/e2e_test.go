@@ -34,6 +34,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"sync"
 	"testing"
 	"time"
@@ -413,6 +414,11 @@ func writeSampleTree(t *testing.T, dir string) {
 	if err := os.Symlink("hello.txt", filepath.Join(dir, "link-to-hello")); err != nil {
 		t.Fatal(err)
 	}
+	// An owner that is neither root nor the backups' user: only a restore
+	// that runs as root can give it back.
+	if err := os.Lchown(filepath.Join(dir, "hello.txt"), 1234, 2345); err != nil {
+		t.Fatal(err)
+	}
 	// Directories readable and searchable by uid 65532.
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -422,8 +428,8 @@ func writeSampleTree(t *testing.T, dir string) {
 	})
 }
 
-// tree describes every entry under dir: path, type, permission bits, and
-// sha256 of a file's content or a symlink's target.
+// tree describes every entry under dir: path, type, permission bits,
+// owner, and sha256 of a file's content or a symlink's target.
 func tree(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
@@ -455,7 +461,11 @@ func tree(t *testing.T, dir string) []string {
 			h := sha256.Sum256(data)
 			sum = fmt.Sprintf("%d bytes sha256 %s", len(data), hex.EncodeToString(h[:]))
 		}
-		out = append(out, fmt.Sprintf("%s %s %s", rel, info.Mode().String(), sum))
+		owner := "?"
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			owner = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %s", rel, info.Mode().String(), owner, sum))
 		return nil
 	})
 	if err != nil {
