@@ -34,8 +34,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
