@@ -93,9 +93,9 @@ func TestOperatorUnderItsOwnRBAC(t *testing.T) {
 	eventually(t, "the default catalog", func() error {
 		return admin.Get(ctx, client.ObjectKey{Name: "pvc-backup"}, &stashv1beta1.Task{})
 	})
-	if err := admin.Get(ctx, *lease, &coordinationv1.Lease{}); err != nil {
-		t.Fatalf("the leader's Lease: %v", err)
-	}
+	eventually(t, "the leader's Lease", func() error {
+		return admin.Get(ctx, *lease, &coordinationv1.Lease{})
+	})
 
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "operator-"}}
 	if err := admin.Create(ctx, ns); err != nil {
