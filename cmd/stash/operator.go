@@ -45,6 +45,7 @@ func newOperatorCommand() *cobra.Command {
 			mgr, err := ctrl.NewManager(kube.ForOperator(cfg), ctrl.Options{
 				Controller:             config.Controller{MaxConcurrentReconciles: kube.OperatorConcurrency},
 				Scheme:                 kube.Scheme,
+				Cache:                  kube.OperatorCache(),
 				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress: probeAddr,
 				LeaderElection:         leaderElect,

@@ -8,14 +8,19 @@ import (
 	"os"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stash-operator/stash/internal/manifest"
+	"github.com/stash-operator/stash/internal/naming"
 )
 
 // Scheme knows the built-in kinds and ours.
@@ -67,6 +72,19 @@ const (
 // writer (update-status), and the newer object's watch event requeues it
 // anyway; this is the fallback.
 const ConflictRetry = 250 * time.Millisecond
+
+// OperatorCache is what the operator's informers hold: of Jobs and pods,
+// only those it made (labelled managed-by stash: sessions' and wipe-outs'
+// Jobs and their pods), so that its memory does not grow with the cluster's
+// other workloads. What it reads of other pods (a workload's, a database's)
+// it reads from the API server when a session starts.
+func OperatorCache() cache.Options {
+	ours := labels.SelectorFromSet(labels.Set{naming.ManagedByLabel: naming.ManagedByStash})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&batchv1.Job{}: {Label: ours},
+		&corev1.Pod{}:  {Label: ours},
+	}}
+}
 
 // ForOperator returns a copy of cfg with the operator's client limits.
 func ForOperator(cfg *rest.Config) *rest.Config {

@@ -70,8 +70,9 @@ func StartManager(t testing.TB, o ManagerOptions, setup func(mgr manager.Manager
 		// Tests start a manager each; controller names repeat across them.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: kube.OperatorConcurrency},
 	}
+	opts.Cache = kube.OperatorCache() // what the operator's informers hold
 	if o.Namespace != "" {
-		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}}
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}
 	if l := o.LeaderElection; l != nil {
 		opts.LeaderElection, opts.LeaderElectionNamespace, opts.LeaderElectionID = true, l.Namespace, l.Name

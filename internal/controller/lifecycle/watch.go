@@ -7,12 +7,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/selection"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -66,18 +63,4 @@ func podToSession(c client.Reader, session schema.GroupKind) handler.MapFunc {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: job.Namespace, Name: owner.Name}}}
 	}
-}
-
-// CacheByObject is an optional setting of the manager's cache (its
-// Options.Cache.ByObject): it keeps only the Jobs and pods of sessions,
-// which carry the invoker-kind label, instead of every Job and pod of the
-// cluster. Use it only if no other controller of the manager reads other
-// Jobs or pods through the cache.
-func CacheByObject() map[client.Object]cache.ByObject {
-	req, err := labels.NewRequirement(naming.InvokerKindLabel, selection.Exists, nil)
-	if err != nil {
-		panic(err) // a constant, valid label key
-	}
-	sel := labels.NewSelector().Add(*req)
-	return map[client.Object]cache.ByObject{&batchv1.Job{}: {Label: sel}, &corev1.Pod{}: {Label: sel}}
 }

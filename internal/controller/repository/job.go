@@ -41,8 +41,8 @@ func WipeOutJob(repo *stashv1alpha1.Repository, image string, pullPolicy corev1.
 		mounts = append(mounts, corev1.VolumeMount{Name: resolve.LocalBackendVolume, MountPath: local.MountPath, SubPath: local.SubPath})
 	}
 	labels := map[string]string{
-		"app.kubernetes.io/managed-by":  "stash.appscode.com",
-		"app.kubernetes.io/component":   "stash-wipeout",
+		naming.ManagedByLabel:           naming.ManagedByStash, // the operator's cache holds its Jobs only
+		naming.ComponentLabel:           "stash-wipeout",
 		"stash.appscode.com/repository": naming.Join(repo.Name),
 	}
 	return &batchv1.Job{
