@@ -493,7 +493,9 @@ func TestMissingSecretFailsTheSessionFast(t *testing.T) {
 	e.SetPodStatus(pod, corev1.PodStatus{Phase: corev1.PodPending,
 		InitContainerStatuses: []corev1.ContainerStatus{testenv.Waiting("pvc-backup-0", "PodInitializing")}})
 	waitFor(e, bs.Name, stashv1beta1.SessionRunning, stashv1beta1.ReasonRunning)
-	e.Clock.Step(lifecycle.DefaultMissingSourceGrace + time.Second)
+	// The grace runs from the Job's creation (the API server's clock, in
+	// whole seconds), which may be seconds after the test's clock started.
+	e.Clock.SetTime(job.CreationTimestamp.Add(lifecycle.DefaultMissingSourceGrace + 2*time.Second))
 	e.Poke(bs)
 	_, c := waitFor(e, bs.Name, stashv1beta1.SessionFailed, stashv1beta1.ReasonVolumeSourceNotFound)
 	if err := testenv.ContainsAll(c.Message, "the pod of Job "+job.Name+" cannot start", `Secret "no-such-secret" (volume "secret-volume") does not exist`); err != nil {
