@@ -80,6 +80,7 @@ func TestNoCredentialsInAnyJob(t *testing.T) {
 		}
 		e.Create(resolve.NewBackupSession(bc, name+"-1"))
 	}
+	e.Apply("testdata/credentials-restores.yaml")
 	for _, name := range []string{"data-backup-1", "db-backup-1", "data-restore", "db-restore"} {
 		e.WaitForJob(jobOf(name))
 	}
