@@ -8,7 +8,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
 	"github.com/stash-operator/stash/internal/kube"
@@ -22,9 +21,10 @@ func init() { rootCmd.AddCommand(newOperatorCommand()) }
 
 func newOperatorCommand() *cobra.Command {
 	var (
-		kubeconfig, metricsAddr, probeAddr, pullPolicy string
-		leaderElect, develLog                          bool
-		o                                              operator.Options
+		kubeconfig, metricsAddr, metricsCertDir string
+		probeAddr, pullPolicy                   string
+		leaderElect, develLog                   bool
+		o                                       operator.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "operator",
@@ -46,7 +46,7 @@ func newOperatorCommand() *cobra.Command {
 				Controller:             config.Controller{MaxConcurrentReconciles: kube.OperatorConcurrency},
 				Scheme:                 kube.Scheme,
 				Cache:                  kube.OperatorCache(),
-				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+				Metrics:                operator.MetricsServer(metricsAddr, metricsCertDir),
 				HealthProbeBindAddress: probeAddr,
 				LeaderElection:         leaderElect,
 				LeaderElectionID:       operator.LeaderElectionID,
@@ -68,7 +68,8 @@ func newOperatorCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster)")
 	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica acts")
-	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	f.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, HTTPS with authentication and authorization (0 disables it)")
+	f.StringVar(&metricsCertDir, "metrics-cert-dir", "", "directory of the metrics endpoint's tls.crt and tls.key (default: a self-signed certificate)")
 	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.StringVar(&o.Image, "image", version.Image(), "the stash image that catalog Functions, hooks and wipe-out Jobs run")
 	f.StringVar(&pullPolicy, "job-image-pull-policy", string(corev1.PullIfNotPresent), "imagePullPolicy of the Jobs' containers")

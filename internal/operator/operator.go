@@ -10,6 +10,8 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/stash-operator/stash/internal/controller/backupconfiguration"
 	"github.com/stash-operator/stash/internal/controller/backupsession"
@@ -41,6 +43,20 @@ type Options struct {
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=stash-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// The metrics endpoint asks the API server who calls and whether they may.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// MetricsServer serves the Prometheus endpoint at addr over HTTPS, with the
+// certificate (tls.crt, tls.key) of certDir, else a self-signed one, to
+// callers whom the API server authenticates (TokenReview) and authorizes
+// for GET /metrics (SubjectAccessReview), as kubebuilder scaffolds it: a
+// scraper's ServiceAccount needs the stash-metrics-reader ClusterRole.
+func MetricsServer(addr, certDir string) metricsserver.Options {
+	return metricsserver.Options{BindAddress: addr, SecureServing: true, CertDir: certDir,
+		FilterProvider: filters.WithAuthenticationAndAuthorization}
+}
 
 // LeaderElectionID is the Lease the replicas of the operator compete for,
 // in the operator's namespace.

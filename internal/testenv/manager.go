@@ -44,6 +44,8 @@ type ManagerOptions struct {
 	// LeaderElection, when set, is the lease the manager must hold before
 	// its controllers start: Namespace/Name.
 	LeaderElection *types.NamespacedName
+	// Metrics, when set, serves the metrics endpoint so (none by default).
+	Metrics *metricsserver.Options
 }
 
 // StartManager runs a controller-runtime manager against the package's
@@ -73,6 +75,9 @@ func StartManager(t testing.TB, o ManagerOptions, setup func(mgr manager.Manager
 	opts.Cache = kube.OperatorCache() // what the operator's informers hold
 	if o.Namespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	}
+	if o.Metrics != nil {
+		opts.Metrics = *o.Metrics
 	}
 	if l := o.LeaderElection; l != nil {
 		opts.LeaderElection, opts.LeaderElectionNamespace, opts.LeaderElectionID = true, l.Namespace, l.Name
