@@ -50,15 +50,6 @@ func Uses(ab *appcatalogv1alpha1.AppBinding) []Use {
 	return uses
 }
 
-// Names are the names of uses.
-func Names(uses []Use) []string {
-	names := make([]string, len(uses))
-	for i, u := range uses {
-		names[i] = u.Secret
-	}
-	return names
-}
-
 // Allowed is nil when secret lets ab use it: ab owns it (by UID), or its
 // AnnotationAppBindings names ab. Otherwise the error says which Secret,
 // through which field, and the command that allows it.

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,7 +15,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/backend"
-	"github.com/stash-operator/stash/internal/credentials"
+	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/workload"
 )
@@ -169,19 +168,16 @@ func (r *Reconciler) checkTarget(ctx context.Context, namespace string, bc *stas
 				problems = append(problems, missing(fmt.Sprintf("Service %q (AppBinding %q spec.clientConfig.service.name)", svc.Name, ref.Name)))
 			}
 		}
-		for _, use := range credentials.Uses(&ab) {
-			// Only the metadata: whether the Secret allows the AppBinding.
-			meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
-			found, err := r.get(ctx, namespace, use.Secret, meta)
-			if err != nil {
-				return nil, err
-			}
-			if !found {
-				problems = append(problems, missing(fmt.Sprintf("Secret %q (AppBinding %q %s)", use.Secret, ref.Name, use.Field)))
-				continue
-			}
-			if err := credentials.Allowed(&ab, use, &corev1.Secret{ObjectMeta: meta.ObjectMeta}); err != nil {
-				problems = append(problems, referenceProblem{stashv1beta1.ReasonCredentialsNotAllowed, "BackupConfiguration spec.target.ref: " + err.Error()})
+		creds, err := inputs.Credentials(ctx, r.APIReader, &ab)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range creds {
+			switch {
+			case !c.Found:
+				problems = append(problems, missing(fmt.Sprintf("Secret %q (AppBinding %q %s)", c.Secret, ref.Name, c.Field)))
+			case c.Refused != nil:
+				problems = append(problems, referenceProblem{stashv1beta1.ReasonCredentialsNotAllowed, "BackupConfiguration spec.target.ref: " + c.Refused.Error()})
 			}
 		}
 		return problems, nil

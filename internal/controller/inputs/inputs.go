@@ -1,16 +1,21 @@
 // Package inputs reads, from the API server (through the manager's cache),
-// what the resolver needs: the Tasks and Functions, and a Repository.
+// what the resolver needs: the Tasks and Functions, and a Repository; and
+// what a database target's Jobs may read: its AppBinding's credentials.
 package inputs
 
 import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/credentials"
 	"github.com/stash-operator/stash/internal/resolve"
 )
 
@@ -53,4 +58,33 @@ func Repository(ctx context.Context, c client.Reader, namespace, name string) (*
 		return nil, fmt.Errorf("get Repository %s/%s: %w", namespace, name, err)
 	}
 	return &repo, nil
+}
+
+// A Credential is one Secret an AppBinding reads (credentials.Uses), as
+// the cluster has it: whether it exists, and if so why it does not allow
+// the AppBinding (nil: it does).
+type Credential struct {
+	credentials.Use
+	Found   bool
+	Refused error
+}
+
+// Credentials reads the metadata (never the data) of each Secret ab reads
+// and judges it with credentials.Allowed.
+func Credentials(ctx context.Context, c client.Reader, ab *appcatalogv1alpha1.AppBinding) ([]Credential, error) {
+	var out []Credential
+	for _, use := range credentials.Uses(ab) {
+		meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
+		err := c.Get(ctx, client.ObjectKey{Namespace: ab.Namespace, Name: use.Secret}, meta)
+		switch {
+		case apierrors.IsNotFound(err):
+			out = append(out, Credential{Use: use})
+		case err != nil:
+			return nil, fmt.Errorf("get Secret %s/%s of AppBinding %s: %w", ab.Namespace, use.Secret, ab.Name, err)
+		default:
+			out = append(out, Credential{Use: use, Found: true,
+				Refused: credentials.Allowed(ab, use, &corev1.Secret{ObjectMeta: meta.ObjectMeta})})
+		}
+	}
+	return out, nil
 }

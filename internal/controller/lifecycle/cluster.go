@@ -17,7 +17,6 @@ import (
 	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/inputs"
-	"github.com/stash-operator/stash/internal/credentials"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/session"
 )
@@ -113,11 +112,10 @@ func (r Readers) MissingSources(ctx context.Context, pod *corev1.PodSpec, namesp
 	return missing, nil
 }
 
-// Credentials are the Secrets the Jobs of a database target read (package
-// credentials: its AppBinding's spec.secret and addKeysFrom), and why each
-// that does not allow the AppBinding is refused. A Secret that does not
-// exist is among the names: its Function then says it is not found. Only
-// the Secrets' metadata is read, from the API server.
+// Credentials are the Secrets the Jobs of a database target read (its
+// AppBinding's, inputs.Credentials), and why each that does not allow the
+// AppBinding is refused. A Secret that does not exist is among the names:
+// its Function then says it is not found.
 func (r Readers) Credentials(ctx context.Context, namespace string, ref stashv1beta1.TargetRef) (names, refused []string, err error) {
 	if ref.Kind != "AppBinding" {
 		return nil, nil, nil
@@ -126,22 +124,17 @@ func (r Readers) Credentials(ctx context.Context, namespace string, ref stashv1b
 	if err := r.Direct.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &ab); err != nil {
 		return nil, nil, client.IgnoreNotFound(fmt.Errorf("get AppBinding %s/%s: %w", namespace, ref.Name, err))
 	}
-	uses := credentials.Uses(&ab)
-	for _, use := range uses {
-		meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
-		err := r.Direct.Get(ctx, client.ObjectKey{Namespace: namespace, Name: use.Secret}, meta)
-		switch {
-		case apierrors.IsNotFound(err):
-			continue
-		case err != nil:
-			return nil, nil, fmt.Errorf("get Secret %s/%s of AppBinding %s: %w", namespace, use.Secret, ab.Name, err)
-		}
-		secret := &corev1.Secret{ObjectMeta: meta.ObjectMeta}
-		if err := credentials.Allowed(&ab, use, secret); err != nil {
-			refused = append(refused, err.Error())
+	creds, err := inputs.Credentials(ctx, r.Direct, &ab)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range creds {
+		names = append(names, c.Secret)
+		if c.Refused != nil {
+			refused = append(refused, c.Refused.Error())
 		}
 	}
-	return credentials.Names(uses), refused, nil
+	return names, refused, nil
 }
 
 // JobRefused is the verdict on a session whose Job the API server refused
