@@ -13,6 +13,8 @@
 # /var/cache/stash-ci); E2E_KEEP=1 keeps a failed e2e test's namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/lib/proc.sh
+source hack/lib/proc.sh
 if [ "$(id -u)" != 0 ]; then
   echo "hack/test.sh installs Debian packages, writes /var/cache/stash-ci and runs a cluster: run it as root (sudo make test)" >&2
   exit 1
@@ -30,13 +32,9 @@ export STASH_REQUIRE_INFRA=1
 # directory of its own. envtest's apiserver and etcd outlive a test binary
 # that is killed: on exit, stop those of this run (their arguments name the
 # directory) and remove it, leaving other runs on this machine alone.
-run_tmp=$(mktemp -d /tmp/stash-test.XXXXXX)
-chmod 1777 "$run_tmp" # like /tmp: the test database servers run as their own users and write here
+run_tmp=$(run_tmp_create)
 export TMPDIR=$run_tmp
-cleanup_run() {
-  pkill -KILL -f -- "$run_tmp/" 2>/dev/null || true
-  rm -rf "$run_tmp"
-}
+cleanup_run() { run_tmp_cleanup "$run_tmp"; }
 trap cleanup_run EXIT
 
 t0=$(date +%s)

@@ -311,3 +311,28 @@ func waitForState(t *testing.T, pid int, state string) {
 	}
 	t.Fatalf("process %d never reached state %s", pid, state)
 }
+
+// Two test runs on one machine: cleaning up the first stops the processes
+// that name its directory and removes it, and leaves the second run's
+// process and directory alone.
+func TestRunTmpCleanupLeavesOtherRuns(t *testing.T) {
+	out, stderr, status := bash(t, `
+a=$(run_tmp_create); b=$(run_tmp_create)
+perl -e 'sleep 60' "$a/apiserver" >/dev/null 2>&1 & pa=$!
+perl -e 'sleep 60' "$b/apiserver" >/dev/null 2>&1 & pb=$!
+sleep 0.2
+run_tmp_cleanup "$a"
+wait "$pa" 2>/dev/null || true
+alive() { kill -0 "$1" 2>/dev/null && echo alive || echo gone; }
+echo "a: $(alive "$pa") $([ -d "$a" ] && echo kept || echo removed)"
+echo "b: $(alive "$pb") $([ -d "$b" ] && echo kept || echo removed) $(stat -c %a "$b")"
+run_tmp_cleanup "$b"
+`)
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	want := "a: gone removed\nb: alive kept 1777\n"
+	if out != want {
+		t.Errorf("got\n%swant\n%s", out, want)
+	}
+}

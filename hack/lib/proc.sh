@@ -83,3 +83,23 @@ daemon_stop() {
     log "stopped ${names[$i]} (pid ${pids[$i]})"
   done
 }
+
+# run_tmp_create: makes and prints a temporary directory of this test run
+# (mode 1777, like /tmp: the test database servers run as their own users
+# and write there). Point TMPDIR at it, and every process the run starts
+# (envtest's apiserver and etcd among them) names it in its arguments.
+run_tmp_create() {
+  local dir
+  dir=$(mktemp -d /tmp/stash-test.XXXXXX)
+  chmod 1777 "$dir"
+  echo "$dir"
+}
+
+# run_tmp_cleanup DIR: stops the processes whose arguments name DIR (those
+# that outlived a killed test binary) and removes DIR; the processes and
+# files of other runs on this machine are left alone.
+run_tmp_cleanup() {
+  local dir=${1:?run_tmp_cleanup: no directory}
+  pkill -KILL -f -- "$dir/" 2>/dev/null || true
+  rm -rf "$dir"
+}

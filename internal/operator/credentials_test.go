@@ -56,11 +56,7 @@ func jobStrings(job *batchv1.Job) map[string]string {
 // a backup, not for wiping it out.
 func TestNoCredentialsInAnyJob(t *testing.T) {
 	e := testenv.NewEnv(t, time.Now())
-	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, _ clock.PassiveClock) error {
-		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent, Clock: e.Clock})
-	})
-	e.InstallCatalog()
-	objs := e.Apply("testdata/credentials-everywhere.yaml")
+	objs := startWithEveryJob(e, "data-backup", "db-backup", "leaky-backup")
 	var values []string
 	for _, o := range objs {
 		if s, ok := o.(*corev1.Secret); ok {
@@ -73,14 +69,6 @@ func TestNoCredentialsInAnyJob(t *testing.T) {
 	}
 	values = append(values, "rest-pw-0d4e8b") // the REST URL's password
 
-	for _, name := range []string{"data-backup", "db-backup", "leaky-backup"} {
-		bc := &stashv1beta1.BackupConfiguration{}
-		if err := e.Get(name, bc); err != nil {
-			t.Fatal(err)
-		}
-		e.Create(resolve.NewBackupSession(bc, name+"-1"))
-	}
-	e.Apply("testdata/credentials-restores.yaml")
 	for _, name := range []string{"data-backup-1", "db-backup-1", "data-restore", "db-restore"} {
 		e.WaitForJob(jobOf(name))
 	}
@@ -156,6 +144,27 @@ func TestNoCredentialsInAnyJob(t *testing.T) {
 	for _, ev := range events.Items {
 		check("Event "+ev.Reason+" about "+ev.Regarding.Name, ev.Note)
 	}
+}
+
+// startWithEveryJob runs the operator under its own RBAC on the fixture of
+// every kind of Job (testdata/credentials-*.yaml): it starts a session of
+// each of backups, and the restores. It returns the objects.
+func startWithEveryJob(e *testenv.Env, backups ...string) map[string]client.Object {
+	e.T.Helper()
+	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, _ clock.PassiveClock) error {
+		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent, Clock: e.Clock})
+	})
+	e.InstallCatalog()
+	objs := e.Apply("testdata/credentials-everywhere.yaml")
+	for _, name := range backups {
+		bc := &stashv1beta1.BackupConfiguration{}
+		if err := e.Get(name, bc); err != nil {
+			e.T.Fatal(err)
+		}
+		e.Create(resolve.NewBackupSession(bc, name+"-1"))
+	}
+	e.Apply("testdata/credentials-restores.yaml")
+	return objs
 }
 
 // jobOf is the Job of host 0 of a session of the fixture.

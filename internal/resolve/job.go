@@ -16,6 +16,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/naming"
+	"github.com/stash-operator/stash/internal/podsecurity"
 )
 
 // Names of what the resolver adds to every Job, reserved as in Stash.
@@ -39,6 +40,11 @@ func stepContainer(function string, index int, spec *stashv1beta1.FunctionSpec, 
 		VolumeDevices:            spec.VolumeDevices,
 		ImagePullPolicy:          opts.ImagePullPolicy,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	// Only the stash image is known to run as a user and without
+	// privileges; another image's needs are its Function's to state.
+	if spec.Image == opts.Image {
+		c.SecurityContext = podsecurity.RestrictedContainer()
 	}
 	applyContainerSettings(&c, spec.RuntimeSettings)
 	return c
@@ -243,6 +249,7 @@ func hookContainer(name, hookType string, hooks []hook, inv *invoker, steps []co
 		},
 		VolumeMounts:             mounts,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		SecurityContext:          podsecurity.RestrictedContainer(),
 	}
 	applyContainerSettings(&c, inv.runtimeSettings.Container)
 	return c, nil

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -8,10 +9,15 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/stash-operator/stash/internal/kube"
+	"github.com/stash-operator/stash/internal/manifest"
 )
 
-// ControlPlane is a running envtest kube-apiserver + etcd with our CRDs installed.
+// ControlPlane is a running envtest kube-apiserver + etcd with our CRDs and
+// admission policies installed.
 type ControlPlane struct {
 	Env    *envtest.Environment
 	Config *rest.Config
@@ -48,7 +54,57 @@ func StartControlPlane() (*ControlPlane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start envtest (kube-apiserver and etcd from %s): %w", assets, err)
 	}
-	return &ControlPlane{Env: env, Config: cfg}, nil
+	cp := &ControlPlane{Env: env, Config: cfg}
+	if err := installPolicies(cfg); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return cp, nil
+}
+
+// installPolicies creates the admission policies of config/policy, which
+// are part of the operator's install as its CRDs are.
+func installPolicies(cfg *rest.Config) error {
+	dir := filepath.Join(RepoRoot(), "config", "policy")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	admin, err := client.New(cfg, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		return err
+	}
+	for _, path := range files {
+		if filepath.Base(path) == "kustomization.yaml" {
+			continue
+		}
+		if err := createAll(admin, path); err != nil {
+			return fmt.Errorf("install %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func createAll(c client.Client, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	docs, err := manifest.Split(f)
+	if err != nil {
+		return err
+	}
+	for _, doc := range docs {
+		obj, _, err := coreDecoder.Decode(doc.JSON, nil, nil)
+		if err != nil {
+			return fmt.Errorf("document %d: %w", doc.Index, err)
+		}
+		if err := c.Create(context.Background(), obj.(client.Object)); err != nil {
+			return fmt.Errorf("document %d: %w", doc.Index, err)
+		}
+	}
+	return nil
 }
 
 // Stop stops the apiserver and etcd.

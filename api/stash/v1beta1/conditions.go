@@ -102,6 +102,9 @@ const (
 	// ReasonHookFailed: a pre hook failed (nothing was backed up or
 	// restored) or a post hook failed (what the data step did is kept).
 	ReasonHookFailed SessionReason = "HookFailed"
+	// ReasonPodSecurityForbidden: the Pod Security level the namespace
+	// enforces would refuse the Job's pod; no Job was created.
+	ReasonPodSecurityForbidden SessionReason = "PodSecurityForbidden"
 )
 
 // WipeOutReason is a reason of a Repository's WipedOut condition.

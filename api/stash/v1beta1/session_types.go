@@ -61,6 +61,12 @@ type SessionStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	Hosts []HostStatus `json:"hosts,omitempty"`
+	// JobServiceAccount is the account the session's Jobs run as, set when
+	// the first is created. Of the operator's Job accounts, only this one
+	// may write the session's status (the admission policy
+	// stash-jobs-write-own-session), and it may not change this field.
+	// +optional
+	JobServiceAccount string `json:"jobServiceAccount,omitempty"`
 }
 
 // HostStatus is one host of a session: its Job and where it runs.

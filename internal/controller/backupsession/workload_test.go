@@ -28,12 +28,18 @@ import (
 // workload planning uses but the role lacks fails these tests.
 func startAsOperator(t *testing.T) *testenv.Env {
 	t.Helper()
+	return startAsOperatorWith(t, "testdata/workloads.yaml")
+}
+
+// startAsOperatorWith is startAsOperator with the objects of file.
+func startAsOperatorWith(t *testing.T, file string) *testenv.Env {
+	t.Helper()
 	e := testenv.NewEnv(t, time.Now())
 	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr ctrl.Manager, clk clock.PassiveClock) error {
 		return (&Reconciler{Runner: lifecycle.Runner{Deps: deps.Deps{Clock: clk}, ResolveOptions: testenv.ResolveOptions}}).SetupWithManager(mgr)
 	})
 	e.InstallCatalog()
-	e.Apply("testdata/workloads.yaml")
+	e.Apply(file)
 	return e
 }
 

@@ -1,12 +1,14 @@
 // Package inputs reads, from the API server (through the manager's cache),
 // what the resolver needs: the Tasks and Functions, and a Repository; and
-// what a database target's Jobs may read: its AppBinding's credentials.
+// what a database target's Jobs may read: its AppBinding's credentials; and
+// whether a namespace's Pod Security level admits a Job's pod.
 package inputs
 
 import (
 	"context"
 	"fmt"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +18,7 @@ import (
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/credentials"
+	"github.com/stash-operator/stash/internal/podsecurity"
 	"github.com/stash-operator/stash/internal/resolve"
 )
 
@@ -87,4 +90,24 @@ func Credentials(ctx context.Context, c client.Reader, ab *appcatalogv1alpha1.Ap
 		}
 	}
 	return out, nil
+}
+
+// The namespace's Pod Security labels, read before a Job is made.
+//
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+
+// PodSecurityRefusal is why the Pod Security level that the namespace of
+// job enforces would refuse its pod, with what to do (package
+// podsecurity); "" when it would admit it. A namespace that cannot be read
+// is no reason to hold the Job back: the API server still decides.
+func PodSecurityRefusal(ctx context.Context, c client.Reader, job *batchv1.Job) (string, error) {
+	var ns corev1.Namespace
+	if err := c.Get(ctx, client.ObjectKey{Name: job.Namespace}, &ns); err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("get Namespace %s for its Pod Security level: %w", job.Namespace, err)
+	}
+	t := &job.Spec.Template
+	return podsecurity.Refusal(ns.Name, ns.Labels, &t.ObjectMeta, &t.Spec)
 }

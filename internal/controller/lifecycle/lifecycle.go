@@ -27,6 +27,7 @@ import (
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/controller/deps"
+	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/controller/jobrbac"
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/metrics"
@@ -397,6 +398,14 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 			return nil, nil, fmt.Errorf("resolve the Job of %s/%s host %s: %w", s.GetNamespace(), s.GetName(), hs.Name, err)
 		}
 		job := resolved.Job
+		refusal, err := inputs.PodSecurityRefusal(ctx, r.APIReader, job)
+		if err != nil {
+			return nil, nil, err
+		}
+		if refusal != "" {
+			v := session.Failed(stashv1beta1.ReasonPodSecurityForbidden, refusal)
+			return nil, &v, nil
+		}
 		if !accountReady {
 			secrets, refused, err := r.readers().Credentials(ctx, s.GetNamespace(), t.Ref)
 			if err != nil {
@@ -423,6 +432,7 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 		}
 		log.FromContext(ctx).Info("created the Job of a host", "host", hs.Name, "job", job.Name, "node", hs.Node)
 		hs.Job = job.Name
+		st.JobServiceAccount = job.Spec.Template.Spec.ServiceAccountName
 		st.Steps = append(st.Steps, withHost(resolved.Steps, hs.Name)...)
 		warnings = append(warnings, resolved.Warnings...)
 		running++

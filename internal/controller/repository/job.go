@@ -8,6 +8,7 @@ import (
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	"github.com/stash-operator/stash/internal/naming"
+	"github.com/stash-operator/stash/internal/podsecurity"
 	"github.com/stash-operator/stash/internal/resolve"
 )
 
@@ -65,6 +66,7 @@ func WipeOutJob(repo *stashv1alpha1.Repository, image string, pullPolicy corev1.
 					Containers: []corev1.Container{{
 						Name: "wipe-repository", Image: image, ImagePullPolicy: pullPolicy, Args: args,
 						VolumeMounts: mounts, TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+						SecurityContext: podsecurity.RestrictedContainer(),
 					}},
 				},
 			},

@@ -20,6 +20,7 @@ import (
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/controller/deps"
+	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/metrics"
 )
 
@@ -99,6 +100,13 @@ func (r *Reconciler) finalize(ctx context.Context, repo *stashv1alpha1.Repositor
 		want, err := WipeOutJob(repo, r.Image, r.PullPolicy)
 		if err != nil {
 			return ctrl.Result{}, r.wipeFailed(ctx, repo, fmt.Sprintf("cannot wipe the data: spec.backend %v", err))
+		}
+		refusal, err := inputs.PodSecurityRefusal(ctx, r.APIReader, want)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if refusal != "" {
+			return ctrl.Result{}, r.wipeFailed(ctx, repo, "cannot wipe the data: "+refusal)
 		}
 		if err := r.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
 			return ctrl.Result{}, err
