@@ -67,10 +67,15 @@ PY
 bytes=$(du -sb "$dir/data" | cut -f1)
 sync
 
-pvc() { # repo-dir
-  measure "$stash" backup-pvc --provider=local --bucket="$1" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-$2" \
-    --hostname=host-0 --backup-paths="$dir/data" --output-dir="$dir/out-$2" --retention-keep-last=5 --enable-cache=true
+pvc() { # repo-dir run [flags...]
+  local repo=$1 run=$2
+  shift 2
+  measure "$stash" backup-pvc --provider=local --bucket="$repo" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-$run" \
+    --hostname=host-0 --backup-paths="$dir/data" --output-dir="$dir/out-$run" --retention-keep-last=5 --enable-cache=true "$@"
 }
+# What the operator passes when neither a check nor a prune is due (package
+# maintenance: at most one of each a day): the daily backup's usual case.
+nothing_due=(--check-repository=false --measure-repository=false)
 plain() { # repo-dir
   measure restic -r "$1" backup --quiet --host host-0 --cache-dir "$dir/cache-plain" "$dir/data"
 }
@@ -81,6 +86,18 @@ read -r t_plain rss_plain < <(plain "$dir/repo-plain")
 read -r t_pvc rss_pvc < <(pvc "$dir/repo-pvc" 1)
 read -r t_plain2 _ < <(plain "$dir/repo-plain")
 read -r t_pvc2 rss_pvc2 < <(pvc "$dir/repo-pvc" 2)
+read -r t_plain3 _ < <(plain "$dir/repo-plain")
+read -r t_pvc3 _ < <(pvc "$dir/repo-pvc" 3 "${nothing_due[@]}")
+
+echo "restores ..." >&2
+snap=$(restic -r "$dir/repo-plain" snapshots --json --latest 1 --host host-0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+read -r t_rplain _ < <(measure restic -r "$dir/repo-plain" restore "$snap" --target "$dir/restore-plain" --cache-dir "$dir/cache-plain")
+# restore-pvc puts files back where they were: into a fresh directory there.
+mv "$dir/data" "$dir/data.orig"
+read -r t_rpvc _ < <(measure "$stash" restore-pvc --provider=local --bucket="$dir/repo-pvc" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-r" \
+  --hostname=host-0 --restore-paths="$dir/data" --output-dir="$dir/out-r")
+rm -rf "$dir/restore-plain" "$dir/data"
+mv "$dir/data.orig" "$dir/data"
 
 pg_rss=0; t_pg=""; t_pgraw=""; t_dump=""; dump_bytes=0
 if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
@@ -94,8 +111,15 @@ if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
   dump_bytes=$(pg_dumpall -h 127.0.0.1 -p "$port" -U postgres | wc -c)
   restic -r "$dir/repo-pgraw" init --quiet >/dev/null
   read -r t_pgraw _ < <(measure sh -c "pg_dumpall -h 127.0.0.1 -p $port -U postgres | restic -r $dir/repo-pgraw backup --quiet --host host-0 --stdin --stdin-filename dumpfile.sql --cache-dir $dir/cache-pgraw")
-  read -r t_pg pg_rss < <(measure "$stash" backup-pg --provider=local --bucket="$dir/repo-pg" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-pg" \
-    --hostname=host-0 --host=127.0.0.1 --port="$port" --user=postgres --output-dir="$dir/out-pg" --retention-keep-last=5)
+  pg() { # run [flags...]
+    local run=$1
+    shift
+    measure "$stash" backup-pg --provider=local --bucket="$dir/repo-pg" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-pg" \
+      --hostname=host-0 --host=127.0.0.1 --port="$port" --user=postgres --output-dir="$dir/out-pg$run" --retention-keep-last=5 "$@"
+  }
+  read -r t_pg pg_rss < <(pg "")
+  read -r t_pgraw2 _ < <(measure sh -c "pg_dumpall -h 127.0.0.1 -p $port -U postgres | restic -r $dir/repo-pgraw backup --quiet --host host-0 --stdin --stdin-filename dumpfile.sql --cache-dir $dir/cache-pgraw")
+  read -r t_pg2 _ < <(pg 2 "${nothing_due[@]}")
 fi
 
 echo
@@ -109,20 +133,29 @@ row "restic backup (second, unchanged)" "$t_plain2" "$(mibps "$bytes" "$t_plain2
 row "stash backup-pvc (second, unchanged)" "$t_pvc2" "$(mibps "$bytes" "$t_pvc2")" "$(mib "$rss_pvc2")"
 s_pvc2=$(step_secs "$dir/out-2")
 row "  of which the backup step (restic's summary, 1 s)" "$s_pvc2" "-" "-"
+row "restic backup (third, unchanged)" "$t_plain3" "$(mibps "$bytes" "$t_plain3")" "-"
+row "stash backup-pvc (third, unchanged, nothing due)" "$t_pvc3" "$(mibps "$bytes" "$t_pvc3")" "-"
+row "restic restore of the latest snapshot" "$t_rplain" "$(mibps "$bytes" "$t_rplain")" "-"
+row "stash restore-pvc of the latest snapshot" "$t_rpvc" "$(mibps "$bytes" "$t_rpvc")" "-"
 if [ -n "$t_pg" ]; then
   row "pg_dumpall > /dev/null" "$t_dump" "$(mibps "$dump_bytes" "$t_dump")" "-"
   row "pg_dumpall | restic backup --stdin" "$t_pgraw" "$(mibps "$dump_bytes" "$t_pgraw")" "-"
   row "stash backup-pg (incl. forget/check/stats)" "$t_pg" "$(mibps "$dump_bytes" "$t_pg")" "$(mib "$pg_rss")"
   s_pg=$(step_secs "$dir/out-pg")
   row "  of which dump + backup step (restic's summary, 1 s)" "$s_pg" "$(mibps "$dump_bytes" "$s_pg")" "-"
+  row "pg_dumpall | restic backup --stdin (second)" "$t_pgraw2" "$(mibps "$dump_bytes" "$t_pgraw2")" "-"
+  row "stash backup-pg (second, nothing due)" "$t_pg2" "$(mibps "$dump_bytes" "$t_pg2")" "-"
 fi
 echo
 awk -v a="$t_plain" -v b="$s_pvc" 'BEGIN { printf "backup step of backup-pvc / restic backup, throughput (first): %.2f\n", a / b }'
 awk -v a="$t_plain" -v b="$t_pvc" 'BEGIN { printf "whole backup-pvc command / restic backup, throughput (first):  %.2f\n", a / b }'
-awk -v a="$t_plain2" -v b="$t_pvc2" 'BEGIN { printf "backup-pvc throughput / restic throughput (second): %.2f\n", a / b }'
+awk -v a="$t_plain2" -v b="$t_pvc2" 'BEGIN { printf "backup-pvc throughput / restic throughput (second, check and measure): %.2f\n", a / b }'
+awk -v a="$t_plain3" -v b="$t_pvc3" 'BEGIN { printf "backup-pvc throughput / restic throughput (third, nothing due): %.2f\n", a / b }'
+awk -v a="$t_rplain" -v b="$t_rpvc" 'BEGIN { printf "restore-pvc throughput / restic restore throughput: %.2f\n", a / b }'
 if [ -n "$t_pg" ]; then
   awk -v a="$t_pgraw" -v b="$s_pg" 'BEGIN { printf "dump+backup step of backup-pg / (pg_dumpall | restic), throughput: %.2f\n", a / b }'
   awk -v a="$t_pgraw" -v b="$t_pg" 'BEGIN { printf "whole backup-pg command / (pg_dumpall | restic), throughput: %.2f\n", a / b }'
   awk -v a="$t_dump" -v b="$t_pg" 'BEGIN { printf "backup-pg throughput / pg_dumpall-to-/dev/null throughput: %.2f\n", a / b }'
+  awk -v a="$t_pgraw2" -v b="$t_pg2" 'BEGIN { printf "whole backup-pg / (pg_dumpall | restic), second, nothing due: %.2f\n", a / b }'
 fi
 echo "(peak RSS is the largest process of the command's tree as /usr/bin/time reports it: for stash commands that is restic, the child)"

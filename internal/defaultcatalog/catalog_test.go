@@ -120,6 +120,8 @@ var retentionFlags = []string{
 	"--retention-keep-tags=${RETENTION_KEEP_TAGS:=}",
 	"--retention-prune=${RETENTION_PRUNE:=false}",
 	"--retention-dry-run=${RETENTION_DRY_RUN:=false}",
+	"--check-repository=${REPOSITORY_CHECK:=true}",
+	"--measure-repository=${REPOSITORY_MEASURE:=true}",
 }
 
 var updateStatusSpec = v1beta1.FunctionSpec{

@@ -86,6 +86,11 @@ var builtins = map[string]availability{
 	"RETENTION_PRUNE":        0,
 	"RETENTION_DRY_RUN":      0,
 
+	// Ours, set in every backup Job (package maintenance); catalog
+	// Functions default them to Stash v0.9's every-backup behaviour.
+	"REPOSITORY_CHECK":   inBackup,
+	"REPOSITORY_MEASURE": inBackup,
+
 	// Hooks, BackupBlueprints and volumeClaimTemplates only.
 	"HOOK_TYPE":           0,
 	"TARGET_API_VERSION":  0,

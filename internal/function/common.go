@@ -14,6 +14,7 @@ import (
 	"github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/backend"
 	"github.com/stash-operator/stash/internal/restic"
+	"github.com/stash-operator/stash/internal/text"
 )
 
 // DefaultHost is the host name Stash gives a target that is not a workload
@@ -41,6 +42,10 @@ type Setup struct {
 	OutputDir      string
 	ResticBinary   string
 	Retention      v1alpha1.RetentionPolicy
+	// CheckRepository and MeasureRepository: what a backup does after its
+	// retention (AfterBackup), as the operator planned it.
+	CheckRepository   bool
+	MeasureRepository bool
 
 	// Log, when set, receives each restic command line (never a secret) and
 	// progress notes. Not a flag: the commands point it at stderr.
@@ -59,17 +64,20 @@ type Setup struct {
 // openRepo is the first thing every data Function does with the
 // repository: open it (and, for a backup, initialise it if needed), then
 // remove the locks of pods that have ended. It reports whether it
-// initialised the repository.
+// initialised the repository. The commands that follow do not unlock
+// again: a lock that turns up later is judged when it stops them
+// (withLocksCleared).
 func (s *Setup) openRepo(ctx context.Context, repo *restic.Repo, initialise bool) (created bool, err error) {
+	var locks []restic.Lock
 	if initialise {
-		created, err = repo.OpenOrInit(ctx)
+		created, locks, err = repo.OpenOrInitLocks(ctx)
 	} else {
-		err = repo.Open(ctx)
+		locks, err = repo.OpenLocks(ctx)
 	}
 	if err != nil {
 		return false, err
 	}
-	if err := s.clearDeadLocks(ctx, repo); err != nil {
+	if err := s.clearDeadLocks(ctx, repo, locks); err != nil {
 		s.logf("could not judge the repository's locks (restic will wait for them): %v", err)
 	}
 	return created, nil
@@ -102,6 +110,9 @@ func (s *Setup) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&s.Retention.KeepTags, "retention-keep-tags", nil, "keep snapshots with these tags")
 	fs.BoolVar(&s.Retention.Prune, "retention-prune", false, "remove data no snapshot references any more")
 	fs.BoolVar(&s.Retention.DryRun, "retention-dry-run", false, "only report what retention would remove")
+	fs.BoolVar(&s.CheckRepository, "check-repository", true, "after a backup, check the repository's integrity (restic check)")
+	fs.BoolVar(&s.MeasureRepository, "measure-repository", true,
+		"after a backup, measure the repository's size and count its snapshots; false: report what the backup added instead")
 }
 
 func orDefault(v, def string) string {
@@ -142,6 +153,7 @@ func (s *Setup) NewRepo() (*restic.Repo, error) {
 	if s.Log != nil {
 		log := s.Log
 		opts.Trace = func(args []string) { fmt.Fprintf(log, "running: %s\n", strings.Join(args, " ")) }
+		opts.Timed = func(sub string, d time.Duration) { fmt.Fprintf(log, "restic %s took %.2fs\n", sub, d.Seconds()) }
 	}
 	return restic.New(opts)
 }
@@ -152,18 +164,42 @@ func (s *Setup) logf(format string, args ...any) {
 	}
 }
 
-// AfterBackup is the restic sequence every backup Function runs once its
-// snapshots are taken (reference §5.3, scoped as DESIGN §7 asks): retention
-// for this host only, an integrity check, the repository size and the
-// number of snapshots. It returns output.json's "repository" part.
-func AfterBackup(ctx context.Context, repo *restic.Repo, host string, policy v1alpha1.RetentionPolicy) (*RepositoryStats, error) {
-	forgot, err := repo.Forget(ctx, host, policy)
+// AfterBackup is the restic sequence every backup Function runs once it
+// has written the snapshots of written (reference §5.3, scoped as DESIGN
+// §7 asks): retention for this host only; then, as the operator planned it
+// (package maintenance), an integrity check, and either a measurement of
+// the repository (size, snapshots of every host) or what this backup added
+// to the last one. It returns output.json's "repository" part.
+func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string, written []*restic.BackupSummary) (*RepositoryStats, error) {
+	var forgot restic.ForgetResult
+	err := s.withLocksCleared(ctx, repo, func() (err error) {
+		forgot, err = repo.Forget(ctx, host, s.Retention)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("apply retention policy: %w", err)
 	}
-	ok, err := repo.Check(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("check repository: %w", err)
+	stats := &RepositoryStats{SnapshotsRemovedOnLastCleanup: int64(forgot.Removed), Pruned: forgot.Pruned}
+	if s.CheckRepository {
+		var ok bool
+		err := s.withLocksCleared(ctx, repo, func() (err error) {
+			ok, err = repo.Check(ctx, "")
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("check repository: %w", err)
+		}
+		stats.Integrity = &ok
+	}
+	if !s.MeasureRepository {
+		// Forgetting without a prune frees nothing: the repository grew by
+		// exactly what the backup packed.
+		for _, w := range written {
+			stats.SizeAddedBytes += w.DataAddedPacked
+			stats.SnapshotsAdded++
+		}
+		stats.SnapshotsAdded -= int64(forgot.Removed)
+		return stats, nil
 	}
 	size, err := repo.Stats(ctx)
 	if err != nil {
@@ -174,12 +210,10 @@ func AfterBackup(ctx context.Context, repo *restic.Repo, host string, policy v1a
 	if err != nil {
 		return nil, fmt.Errorf("count snapshots: %w", err)
 	}
-	return &RepositoryStats{
-		Integrity:                     &ok,
-		Size:                          restic.FormatBytes(size),
-		SnapshotCount:                 int64(len(snaps)),
-		SnapshotsRemovedOnLastCleanup: int64(forgot.Removed),
-	}, nil
+	stats.Size = text.Bytes(size)
+	stats.SizeBytes = &size
+	stats.SnapshotCount = int64(len(snaps))
+	return stats, nil
 }
 
 // SnapshotStats converts restic's backup summary into output.json's form.
@@ -189,8 +223,8 @@ func SnapshotStats(sum *restic.BackupSummary, path string) v1beta1.SnapshotStats
 	return v1beta1.SnapshotStats{
 		Name:           sum.ShortID(),
 		Path:           path,
-		TotalSize:      restic.FormatBytes(sum.TotalBytesProcessed),
-		Uploaded:       restic.FormatBytes(sum.DataAdded),
+		TotalSize:      text.Bytes(sum.TotalBytesProcessed),
+		Uploaded:       text.Bytes(sum.DataAdded),
 		ProcessingTime: restic.FormatProcessingTime(sum.Duration()),
 		FileStats: v1beta1.FileStats{
 			TotalFiles:      i(sum.TotalFilesProcessed),

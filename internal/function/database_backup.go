@@ -125,7 +125,7 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 		return fail(err)
 	}
 	snaps := []v1beta1.SnapshotStats{SnapshotStats(sum, DumpFileName)}
-	repoStats, err := AfterBackup(ctx, repo, host, o.Retention)
+	repoStats, err := o.AfterBackup(ctx, repo, host, []*restic.BackupSummary{sum})
 	if err != nil {
 		return FailedBackup(host, start, snaps, scrub.err(err))
 	}

@@ -432,6 +432,8 @@ func dbSetup(t *testing.T, s3 testenv.S3, path string) (Setup, *bytes.Buffer) {
 		ResticBinary: testenv.Binary(t, "restic"),
 		Retention:    v1alpha1.RetentionPolicy{KeepLast: 5},
 		Log:          &log,
+		// What the catalog Functions default to: Stash v0.9's sequence.
+		CheckRepository: true, MeasureRepository: true,
 	}, &log
 }
 

@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -28,14 +29,13 @@ import (
 // serviceAccountNamespace is where a pod's namespace is mounted.
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-// clearDeadLocks removes the repository's locks when every one of them is
+// clearDeadLocks removes the repository's locks (as just listed) when every one of them is
 // stale by restic's rule or held by a pod of this namespace that has ended.
 // It only ever helps: when it cannot tell (no lock, no cluster to ask), it
 // leaves the locks to restic.
-func (s *Setup) clearDeadLocks(ctx context.Context, repo *restic.Repo) error {
-	locks, err := repo.Locks(ctx)
-	if err != nil || len(locks) == 0 {
-		return err
+func (s *Setup) clearDeadLocks(ctx context.Context, repo *restic.Repo, locks []restic.Lock) error {
+	if len(locks) == 0 {
+		return nil
 	}
 	holder := s.LockHolder
 	if holder == nil {
@@ -120,4 +120,23 @@ func anyRunning(pod *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// withLocksCleared runs op, a command that takes the repository's
+// exclusive lock; when it fails because a lock is left after restic's
+// wait (a holder that ended since the repository was opened), it clears
+// the dead locks and runs op once more.
+func (s *Setup) withLocksCleared(ctx context.Context, repo *restic.Repo, op func() error) error {
+	err := op()
+	if !errors.Is(err, restic.ErrLocked) {
+		return err
+	}
+	locks, lerr := repo.Locks(ctx)
+	if lerr != nil {
+		return err
+	}
+	if cerr := s.clearDeadLocks(ctx, repo, locks); cerr != nil {
+		return err
+	}
+	return op()
 }

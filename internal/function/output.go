@@ -33,6 +33,15 @@ type RepositoryStats struct {
 	Size                          string `json:"size,omitempty"`
 	SnapshotCount                 int64  `json:"snapshotCount,omitempty"`
 	SnapshotsRemovedOnLastCleanup int64  `json:"snapshotsRemovedOnLastCleanup,omitempty"`
+	// Our additions, which Stash's output.json did not have. SizeBytes is
+	// Size exactly, when the repository was measured; otherwise
+	// SizeAddedBytes and SnapshotsAdded (net of those forgotten) are what
+	// the backup changed, for update-status to add to the last measurement.
+	SizeBytes      *uint64 `json:"sizeBytes,omitempty"`
+	SizeAddedBytes uint64  `json:"sizeAddedBytes,omitempty"`
+	SnapshotsAdded int64   `json:"snapshotsAdded,omitempty"`
+	// Pruned: the retention policy's prune ran.
+	Pruned bool `json:"pruned,omitempty"`
 }
 
 // RestoreOutput is output.json after a restore.

@@ -35,6 +35,7 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 	start := time.Now()
 	host := o.Host()
 	var snaps []v1beta1.SnapshotStats
+	var written []*restic.BackupSummary
 	var repo *restic.Repo
 	fail := func(err error) BackupOutput {
 		if repo != nil {
@@ -71,12 +72,13 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 		sum, err := repo.Backup(ctx, []string{p}, host, nil)
 		if sum != nil && sum.SnapshotID != "" {
 			snaps = append(snaps, SnapshotStats(sum, p))
+			written = append(written, sum)
 		}
 		if err != nil {
 			return fail(fmt.Errorf("back up %s: %w", p, err))
 		}
 	}
-	repoStats, err := AfterBackup(ctx, repo, host, o.Retention)
+	repoStats, err := o.AfterBackup(ctx, repo, host, written)
 	if err != nil {
 		return fail(err)
 	}

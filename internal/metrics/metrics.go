@@ -40,10 +40,21 @@ var (
 	RepositorySnapshots = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "stash_repository_snapshot_count", Help: "Snapshots in the restic repository after the last backup.",
 	}, []string{"namespace", "repository"})
+	// RepositoryIntegrity is the last integrity check's result: 1 no errors,
+	// 0 errors found (alert on == 0).
+	RepositoryIntegrity = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stash_repository_integrity", Help: "1 when the last restic check of the repository found no errors, 0 when it found some.",
+	}, []string{"namespace", "repository"})
+	// RepositoryLastCheck is when the repository was last checked (alert
+	// when it is too old).
+	RepositoryLastCheck = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stash_repository_last_integrity_check_timestamp_seconds", Help: "Unix time of the last restic check of the repository.",
+	}, []string{"namespace", "repository"})
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(BackupSessions, BackupDuration, LastBackupSuccess, RestoreSessions, RepositorySize, RepositorySnapshots)
+	crmetrics.Registry.MustRegister(BackupSessions, BackupDuration, LastBackupSuccess, RestoreSessions, RepositorySize, RepositorySnapshots,
+		RepositoryIntegrity, RepositoryLastCheck)
 }
 
 // ParseSize reads a humanised size such as "1.2 GiB" or "512 B" (the

@@ -5,12 +5,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/backend"
+	"github.com/stash-operator/stash/internal/maintenance"
 )
 
 // The built-in variables, computed from the objects. docs/variables.md lists
@@ -50,6 +52,8 @@ const (
 	VarRetentionKeepYearly  = "RETENTION_KEEP_YEARLY"
 	VarRetentionKeepTags    = "RETENTION_KEEP_TAGS"
 	VarRetentionPrune       = "RETENTION_PRUNE"
+	VarRepositoryCheck      = "REPOSITORY_CHECK"
+	VarRepositoryMeasure    = "REPOSITORY_MEASURE"
 	VarRetentionDryRun      = "RETENTION_DRY_RUN"
 	VarEnableCache          = "ENABLE_CACHE"
 	VarInterimDataDir       = "INTERIM_DATA_DIR"
@@ -72,6 +76,7 @@ var BuiltinNames = []string{
 	VarRestorePaths, VarRestoreSnapshots,
 	VarRetentionKeepLast, VarRetentionKeepHourly, VarRetentionKeepDaily, VarRetentionKeepWeekly,
 	VarRetentionKeepMonthly, VarRetentionKeepYearly, VarRetentionKeepTags, VarRetentionPrune, VarRetentionDryRun,
+	VarRepositoryCheck, VarRepositoryMeasure,
 	VarEnableCache, VarInterimDataDir, VarPushgatewayURL, VarPrometheusJobName,
 	VarDockerRegistry, VarDockerImage, VarImageTag, VarHookType, VarPodOrdinal,
 }
@@ -107,7 +112,9 @@ var whyUnset = map[string]string{
 	VarRetentionKeepMonthly: "the retention policy does not set keepMonthly; use ${RETENTION_KEEP_MONTHLY:=0}",
 	VarRetentionKeepYearly:  "the retention policy does not set keepYearly; use ${RETENTION_KEEP_YEARLY:=0}",
 	VarRetentionKeepTags:    "the retention policy sets no keepTags; use ${RETENTION_KEEP_TAGS:=}",
-	VarRetentionPrune:       "it is set only when the retention policy prunes; use ${RETENTION_PRUNE:=false}",
+	VarRetentionPrune:       "it is set only when the retention policy prunes and a prune is due (spec.maintenance of the Repository); use ${RETENTION_PRUNE:=false}",
+	VarRepositoryCheck:      "it is set only for backups; use ${REPOSITORY_CHECK:=true}",
+	VarRepositoryMeasure:    "it is set only for backups; use ${REPOSITORY_MEASURE:=true}",
 	VarRetentionDryRun:      "it is set only for a dry-run retention policy; use ${RETENTION_DRY_RUN:=false}",
 	VarHookType:             "it is set only in hook containers",
 	VarPodOrdinal:           "it is set only for a StatefulSet's replicas and restores into volumeClaimTemplates",
@@ -234,6 +241,22 @@ func mountPathOf(mounts []corev1.VolumeMount) string {
 	return defaultTargetPath
 }
 
+// maintenanceVars say what a backup starting at now does besides backing
+// up (package maintenance): a retention policy's prune only when it is
+// due. A session with no creation time yet (a dry run) does everything, as
+// Stash v0.9 did.
+func maintenanceVars(v vars, repo *stashv1alpha1.Repository, p stashv1alpha1.RetentionPolicy, now time.Time) {
+	plan := maintenance.Plan{Check: true, Prune: p.Prune}
+	if !now.IsZero() {
+		plan = maintenance.Due(repo.Spec.Maintenance, repo.Status, p.Prune, now)
+	}
+	if !plan.Prune {
+		delete(v, VarRetentionPrune)
+	}
+	v[VarRepositoryCheck] = strconv.FormatBool(plan.Check)
+	v[VarRepositoryMeasure] = strconv.FormatBool(plan.Measure(repo.Status))
+}
+
 func retentionVars(v vars, p stashv1alpha1.RetentionPolicy) {
 	for _, keep := range []struct {
 		name  string
@@ -268,6 +291,7 @@ func backupVars(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSes
 	v[VarTargetPaths] = strings.Join(paths, ",")
 	v[VarTargetMountPath] = mountPathOf(mounts)
 	retentionVars(v, bc.Spec.RetentionPolicy)
+	maintenanceVars(v, repo, bc.Spec.RetentionPolicy, bs.CreationTimestamp.Time)
 	return v, nil
 }
 

@@ -91,6 +91,8 @@ type ForgetResult struct {
 	Removed int
 	// Skipped is true when the policy had no keep rule, so nothing ran.
 	Skipped bool
+	// Pruned: forget also pruned (the policy prunes, not as a dry run).
+	Pruned bool
 }
 
 // Open checks that a repository exists at the location and that the password
@@ -98,7 +100,7 @@ type ForgetResult struct {
 // Errors wrap ErrRepositoryNotFound, ErrWrongPassword, ErrUnreachable,
 // ErrAccessDenied or are unclassified.
 func (r *Repo) Open(ctx context.Context) error {
-	_, err := r.run(ctx, call{sub: "cat", args: []string{"--no-lock", "config"}, failFast: true})
+	_, err := r.OpenLocks(ctx)
 	return err
 }
 
@@ -113,25 +115,25 @@ func (r *Repo) Init(ctx context.Context) error {
 // a wrong password or an unreachable backend must not create anything).
 // created reports whether it was created now.
 func (r *Repo) OpenOrInit(ctx context.Context) (created bool, err error) {
-	err = r.Open(ctx)
+	created, _, err = r.OpenOrInitLocks(ctx)
+	return created, err
+}
+
+// OpenOrInitLocks is OpenOrInit that also returns the repository's locks
+// (none when it created it), as OpenLocks does.
+func (r *Repo) OpenOrInitLocks(ctx context.Context) (created bool, locks []Lock, err error) {
+	locks, err = r.OpenLocks(ctx)
 	if !errors.Is(err, ErrRepositoryNotFound) {
-		return false, err
+		return false, locks, err
 	}
 	if ierr := r.Init(ctx); ierr != nil {
 		// Another Job may have initialised it in between.
-		if oerr := r.Open(ctx); oerr == nil {
-			return false, nil
+		if locks, oerr := r.OpenLocks(ctx); oerr == nil {
+			return false, locks, nil
 		}
-		return false, ierr
+		return false, nil, ierr
 	}
-	return true, nil
-}
-
-// Unlock removes stale locks only (those of processes that are gone); a live
-// process's lock is left alone.
-func (r *Repo) Unlock(ctx context.Context) error {
-	_, err := r.run(ctx, call{sub: "unlock"})
-	return err
+	return true, nil, nil
 }
 
 // Backup backs up paths as one snapshot for host. An incomplete backup (some
@@ -140,9 +142,6 @@ func (r *Repo) Unlock(ctx context.Context) error {
 func (r *Repo) Backup(ctx context.Context, paths []string, host string, tags []string) (*BackupSummary, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("nothing to back up: give at least one path")
-	}
-	if err := r.Unlock(ctx); err != nil {
-		return nil, err
 	}
 	args := []string{"--json", "--quiet"}
 	if host != "" {
@@ -170,9 +169,6 @@ func (r *Repo) Backup(ctx context.Context, paths []string, host string, tags []s
 func (r *Repo) BackupStdin(ctx context.Context, src io.Reader, filename, host string) (*BackupSummary, error) {
 	if filename == "" {
 		return nil, errors.New("backup from stdin needs a file name")
-	}
-	if err := r.Unlock(ctx); err != nil {
-		return nil, err
 	}
 	args := []string{"--json", "--quiet", "--stdin", "--stdin-filename", filename}
 	if host != "" {
@@ -265,9 +261,6 @@ func (r *Repo) Forget(ctx context.Context, host string, p v1alpha1.RetentionPoli
 	if !HasKeepRule(p) {
 		return ForgetResult{Skipped: true}, nil
 	}
-	if err := r.Unlock(ctx); err != nil {
-		return ForgetResult{}, err
-	}
 	args := []string{"--json", "--quiet", "--host", host}
 	for _, k := range []struct {
 		flag string
@@ -293,7 +286,7 @@ func (r *Repo) Forget(ctx context.Context, host string, p v1alpha1.RetentionPoli
 	if err != nil {
 		return ForgetResult{}, err
 	}
-	var res ForgetResult
+	res := ForgetResult{Pruned: p.Prune && !p.DryRun}
 	found := false
 	jsonLines(out, func(line []byte) bool {
 		var groups []struct {
@@ -322,9 +315,6 @@ func (r *Repo) ForgetIDs(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := r.Unlock(ctx); err != nil {
-		return err
-	}
 	_, err := r.run(ctx, call{sub: "forget", args: append([]string{"--quiet", "--"}, ids...)})
 	return err
 }
@@ -334,9 +324,6 @@ func (r *Repo) ForgetIDs(ctx context.Context, ids ...string) error {
 // when restic found errors in the repository; an error means the check
 // could not be done.
 func (r *Repo) Check(ctx context.Context, readDataSubset string) (ok bool, err error) {
-	if err := r.Unlock(ctx); err != nil {
-		return false, err
-	}
 	var args []string
 	if readDataSubset != "" {
 		args = append(args, "--read-data-subset", readDataSubset)
@@ -380,9 +367,6 @@ func (r *Repo) Restore(ctx context.Context, snapshot, target, host string, paths
 	if target == "" {
 		return errors.New("restore needs a target directory")
 	}
-	if err := r.Unlock(ctx); err != nil {
-		return err
-	}
 	snapshot, latest := snapshotArg(snapshot)
 	args := []string{"--json", "--quiet", "--target", target}
 	if latest {
@@ -402,9 +386,6 @@ func (r *Repo) Restore(ctx context.Context, snapshot, target, host string, paths
 func (r *Repo) Dump(ctx context.Context, snapshot, host, filename string, w io.Writer) error {
 	if filename == "" {
 		return errors.New("dump needs the file name inside the snapshot")
-	}
-	if err := r.Unlock(ctx); err != nil {
-		return err
 	}
 	snapshot, latest := snapshotArg(snapshot)
 	args := []string{"--quiet"}

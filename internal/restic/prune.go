@@ -4,9 +4,6 @@ import "context"
 
 // Prune removes the data that no snapshot references any more.
 func (r *Repo) Prune(ctx context.Context) error {
-	if err := r.Unlock(ctx); err != nil {
-		return err
-	}
 	_, err := r.run(ctx, call{sub: "prune", args: []string{"--quiet"}})
 	return err
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// Trace, when set, receives every command line before it runs. The
 	// command line never contains a secret, so it is safe to log.
 	Trace func(args []string)
+	// Timed, when set, receives each subcommand's wall time once it ends:
+	// what a session's time is spent on, in its Job's log.
+	Timed func(sub string, d time.Duration)
 	// UnreachableTimeout is how long Open and Init let restic retry an
 	// unreachable backend before giving up with ErrUnreachable. Zero means
 	// 10s. (Retries of errors that cannot heal, such as a missing bucket,
@@ -69,6 +72,7 @@ type Repo struct {
 	secrets   []string
 	wrap      []string // ionice/nice prefix, may be empty
 	trace     func([]string)
+	timed     func(string, time.Duration)
 	waitDelay time.Duration
 
 	unreachableTimeout time.Duration
@@ -132,6 +136,7 @@ func New(opts Options) (*Repo, error) {
 		secrets:            se.secret,
 		wrap:               wrap,
 		trace:              opts.Trace,
+		timed:              opts.Timed,
 		waitDelay:          opts.WaitDelay,
 	}, nil
 }
@@ -232,6 +237,9 @@ func (r *Repo) run(ctx context.Context, c call) ([]byte, error) {
 	argv := r.commandLine(c.sub, c.args...)
 	if r.trace != nil {
 		r.trace(append([]string(nil), argv...))
+	}
+	if r.timed != nil {
+		defer func(start time.Time) { r.timed(c.sub, time.Since(start)) }(time.Now())
 	}
 	cmd := process.Program{Path: argv[0], Args: argv[1:], Env: r.env, WaitDelay: r.waitDelay}.Command(ctx)
 	var out bytes.Buffer

@@ -10,6 +10,8 @@ import (
 
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/conditions"
+	"github.com/stash-operator/stash/internal/text"
 )
 
 // UpsertBackupHosts records hosts' results in the session's entry for target
@@ -81,15 +83,30 @@ func UpsertRestoreHosts(st *stashv1beta1.RestoreSessionStatus, hosts []stashv1be
 	}
 }
 
-// RepositoryReport is what a backup learned about the repository.
+// RepositoryReport is what a backup learned about the repository: its
+// integrity when it checked it; its size (SizeBytes, or Size alone from a
+// Function that writes Stash's output.json) and snapshot count when it
+// measured it, otherwise what it added to them.
 type RepositoryReport struct {
 	Integrity                     *bool
 	Size                          string
+	SizeBytes                     *uint64
 	SnapshotCount                 int64
+	SizeAddedBytes                uint64
+	SnapshotsAdded                int64
 	SnapshotsRemovedOnLastCleanup int64
+	Pruned                        bool
 }
 
-// ApplyRepositoryReport records a successful backup at now in a Repository's status.
+// measured: the report holds the size and count, not what changed.
+func (r RepositoryReport) measured() bool {
+	return r.SizeBytes != nil || r.Size != "" || r.SnapshotCount != 0
+}
+
+// ApplyRepositoryReport records a successful backup at now in a Repository's
+// status. A backup that did not measure adds what it wrote to the last
+// measurement; without one in bytes (a status Stash wrote), the size stays
+// as it is until the next measurement.
 func ApplyRepositoryReport(st *stashv1alpha1.RepositoryStatus, r RepositoryReport, now time.Time) {
 	t := metav1.NewTime(now)
 	if st.FirstBackupTime == nil {
@@ -99,10 +116,35 @@ func ApplyRepositoryReport(st *stashv1alpha1.RepositoryStatus, r RepositoryRepor
 	if r.Integrity != nil {
 		v := *r.Integrity
 		st.Integrity = &v
+		st.LastIntegrityCheckTime = &t
+		reason, status, msg := stashv1beta1.ReasonCheckPassed, metav1.ConditionTrue, "restic check found no errors"
+		if !v {
+			reason, status, msg = stashv1beta1.ReasonCheckFailed, metav1.ConditionFalse,
+				"restic check found errors in the repository: see the backup's log, and repair it (restic repair index, restic repair snapshots) before relying on it"
+		}
+		conditions.Set(&st.Conditions, st.ObservedGeneration, stashv1beta1.ConditionIntegrityVerified, status, string(reason), msg, now)
 	}
-	if r.Size != "" {
-		st.TotalSize = r.Size
+	if r.Pruned {
+		st.LastPruneTime = &t
 	}
-	st.SnapshotCount = r.SnapshotCount
 	st.SnapshotsRemovedOnLastCleanup = r.SnapshotsRemovedOnLastCleanup
+	if r.measured() {
+		if r.Size != "" {
+			st.TotalSize = r.Size
+		}
+		st.TotalSizeBytes = nil
+		if r.SizeBytes != nil {
+			n := int64(*r.SizeBytes)
+			st.TotalSizeBytes = &n
+			st.TotalSize = text.Bytes(*r.SizeBytes)
+		}
+		st.SnapshotCount = r.SnapshotCount
+		return
+	}
+	st.SnapshotCount = max(st.SnapshotCount+r.SnapshotsAdded, 0)
+	if st.TotalSizeBytes != nil {
+		n := *st.TotalSizeBytes + int64(r.SizeAddedBytes)
+		st.TotalSizeBytes = &n
+		st.TotalSize = text.Bytes(uint64(n))
+	}
 }

@@ -2,16 +2,20 @@ package status
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/google/go-cmp/cmp"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/conditions"
 	"github.com/stash-operator/stash/internal/session"
+	"github.com/stash-operator/stash/internal/text"
 )
 
 var pvc = stashv1beta1.TargetRef{Kind: "PersistentVolumeClaim", Name: "data"}
@@ -193,4 +197,59 @@ func TestStartAndSettle(t *testing.T) {
 	if ptr.Deref(rs.Status.TotalHosts, 0) != 1 {
 		t.Errorf("restore totalHosts %v, want 1", rs.Status.TotalHosts)
 	}
+}
+
+// A backup that measured sets the size and count; one that did not adds what
+// it wrote to the last measurement; a check records its time and condition.
+func TestApplyRepositoryReportMeasuredAndAdded(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	measured := func(bytes int64, count int64) stashv1alpha1.RepositoryStatus {
+		return stashv1alpha1.RepositoryStatus{TotalSizeBytes: &bytes, TotalSize: text.Bytes(uint64(bytes)), SnapshotCount: count}
+	}
+	tests := map[string]struct {
+		before    stashv1alpha1.RepositoryStatus
+		report    RepositoryReport
+		wantBytes *int64
+		wantSize  string
+		wantCount int64
+	}{
+		"measured": {report: RepositoryReport{SizeBytes: ptr.To[uint64](3 << 20), Size: "3.0 MiB", SnapshotCount: 4},
+			wantBytes: ptr.To[int64](3 << 20), wantSize: "3.0 MiB", wantCount: 4},
+		"added to the last measurement": {before: measured(3<<20, 4), report: RepositoryReport{SizeAddedBytes: 1 << 20, SnapshotsAdded: 1},
+			wantBytes: ptr.To[int64](4 << 20), wantSize: "4.0 MiB", wantCount: 5},
+		"one added, one forgotten, nothing new": {before: measured(3<<20, 4), report: RepositoryReport{SnapshotsAdded: 0, SnapshotsRemovedOnLastCleanup: 1},
+			wantBytes: ptr.To[int64](3 << 20), wantSize: "3.0 MiB", wantCount: 4},
+		"Stash's output.json: the size alone": {before: measured(3<<20, 4), report: RepositoryReport{Size: "5 MiB", SnapshotCount: 6},
+			wantSize: "5 MiB", wantCount: 6},
+		"no measurement in bytes: the size waits for one": {before: stashv1alpha1.RepositoryStatus{TotalSize: "7 MiB", SnapshotCount: 2},
+			report: RepositoryReport{SizeAddedBytes: 1 << 20, SnapshotsAdded: 1}, wantSize: "7 MiB", wantCount: 3},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := tc.before
+			ApplyRepositoryReport(&st, tc.report, now)
+			if diff := cmp.Diff(tc.wantBytes, st.TotalSizeBytes); diff != "" || st.TotalSize != tc.wantSize || st.SnapshotCount != tc.wantCount {
+				t.Errorf("bytes (-want +got) %s; size %q, count %d; want %q, %d", diff, st.TotalSize, st.SnapshotCount, tc.wantSize, tc.wantCount)
+			}
+			if st.LastIntegrityCheckTime != nil || st.LastPruneTime != nil {
+				t.Errorf("no check or prune ran: %v, %v", st.LastIntegrityCheckTime, st.LastPruneTime)
+			}
+		})
+	}
+
+	t.Run("a check that found errors, and a prune", func(t *testing.T) {
+		st := measured(1<<20, 1)
+		ApplyRepositoryReport(&st, RepositoryReport{Integrity: ptr.To(false), Pruned: true, SizeBytes: ptr.To[uint64](1 << 20), SnapshotCount: 1}, now)
+		c := conditions.Get(st.Conditions, stashv1beta1.ConditionIntegrityVerified)
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(stashv1beta1.ReasonCheckFailed) || !strings.Contains(c.Message, "restic repair index") {
+			t.Errorf("IntegrityVerified = %+v", c)
+		}
+		if !st.LastIntegrityCheckTime.Time.Equal(now) || !st.LastPruneTime.Time.Equal(now) || *st.Integrity {
+			t.Errorf("status = %+v", st)
+		}
+		ApplyRepositoryReport(&st, RepositoryReport{Integrity: ptr.To(true), SizeBytes: ptr.To[uint64](1 << 20), SnapshotCount: 1}, now.Add(time.Hour))
+		if c := conditions.Get(st.Conditions, stashv1beta1.ConditionIntegrityVerified); c.Status != metav1.ConditionTrue || c.Reason != string(stashv1beta1.ReasonCheckPassed) {
+			t.Errorf("after a passing check: %+v", c)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 // Package text cuts the messages the operator writes (condition messages,
 // Event notes, a step's log tail) to the sizes the API server accepts, in
-// one way: on rune boundaries, with "…" where something was cut.
+// one way: on rune boundaries, with "…" where something was cut; and writes
+// sizes as Stash shows them.
 package text
 
 import (
@@ -77,4 +78,23 @@ func JoinLines(lines []string, max int) string {
 		return CutBack(msg, max)
 	}
 	return strings.Join(lines[:kept], "\n") + fmt.Sprintf("\n%s and %d more", ellipsis, len(lines)-kept)
+}
+
+// Bytes humanises a size the way Stash shows it in status and
+// output.json: binary units with one decimal ("1.2 GiB"), plain bytes below
+// 1 KiB ("512 B").
+func Bytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	v := float64(n) / unit
+	i := 0
+	// Move up a unit when rounding to one decimal would print "1024.0".
+	for v >= unit-0.05 && i < len(units)-1 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
 }

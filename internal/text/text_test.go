@@ -62,3 +62,26 @@ func TestJoinLinesFitsACondition(t *testing.T) {
 		t.Fatalf("short lines were changed")
 	}
 }
+
+func TestBytes(t *testing.T) {
+	tests := map[string]struct {
+		n    uint64
+		want string
+	}{
+		"zero":           {0, "0 B"},
+		"bytes":          {512, "512 B"},
+		"just below KiB": {1023, "1023 B"},
+		"KiB":            {1024, "1.0 KiB"},
+		"MiB":            {109*1024*1024 + 200*1024, "109.2 MiB"},
+		"GiB":            {1288490189, "1.2 GiB"},
+		"rounds up unit": {1024*1024 - 1, "1.0 MiB"},
+		"TiB":            {3 << 40, "3.0 TiB"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := Bytes(tc.n); got != tc.want {
+				t.Fatalf("Bytes(%d) = %q, want %q", tc.n, got, tc.want)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=repo,categories={stash,appscode,all}
 // +kubebuilder:printcolumn:name="Integrity",type="boolean",JSONPath=".status.integrity"
+// +kubebuilder:printcolumn:name="Checked",type="date",format="date-time",JSONPath=".status.lastIntegrityCheckTime",priority=1
 // +kubebuilder:printcolumn:name="Size",type="string",JSONPath=".status.totalSize"
 // +kubebuilder:printcolumn:name="Snapshot-Count",type="integer",JSONPath=".status.snapshotCount"
 // +kubebuilder:printcolumn:name="Last-Successful-Backup",type="date",format="date-time",JSONPath=".status.lastBackupTime"
@@ -31,6 +32,28 @@ type RepositorySpec struct {
 	// is deleted. Off by default: deleting the object keeps the data.
 	// +optional
 	WipeOut bool `json:"wipeOut,omitempty"`
+
+	// Maintenance says how often backups into this repository also check
+	// its integrity and prune it. Stash v0.9 did both on every backup; by
+	// default they run at most once a day, on the first backup after that.
+	// +optional
+	Maintenance Maintenance `json:"maintenance,omitzero"`
+}
+
+// Maintenance is the integrity check and the prune, which cost time in
+// proportion to the whole repository rather than to what a backup adds.
+type Maintenance struct {
+	// CheckInterval: a backup runs restic check when the last check
+	// (status.lastIntegrityCheckTime) is older than this; default 24h; 0s
+	// checks on every backup, as Stash v0.9 did.
+	// +optional
+	CheckInterval *metav1.Duration `json:"checkInterval,omitempty"`
+	// PruneInterval: when its retention policy prunes, a backup prunes
+	// (removes data no snapshot references) when the last prune
+	// (status.lastPruneTime) is older than this; default 24h; 0s prunes on
+	// every backup, as Stash v0.9 did. Forgetting snapshots is not delayed.
+	// +optional
+	PruneInterval *metav1.Duration `json:"pruneInterval,omitempty"`
 }
 
 // Backend names exactly one storage provider and the Secret holding its
@@ -137,9 +160,20 @@ type RepositoryStatus struct {
 	// Integrity is the result of the last `restic check`.
 	// +optional
 	Integrity *bool `json:"integrity,omitempty"`
+	// LastIntegrityCheckTime is when the last `restic check` ran.
+	// +optional
+	LastIntegrityCheckTime *metav1.Time `json:"lastIntegrityCheckTime,omitempty"`
+	// LastPruneTime is when the last prune ran.
+	// +optional
+	LastPruneTime *metav1.Time `json:"lastPruneTime,omitempty"`
 	// TotalSize of the repository, humanised (e.g. "1.2 GiB").
 	// +optional
 	TotalSize string `json:"totalSize,omitempty"`
+	// TotalSizeBytes is TotalSize in bytes: measured (restic stats) when
+	// the repository is checked or pruned, and grown in between by what
+	// each backup adds to it.
+	// +optional
+	TotalSizeBytes *int64 `json:"totalSizeBytes,omitempty"`
 	// +optional
 	SnapshotCount int64 `json:"snapshotCount,omitempty"`
 	// +optional

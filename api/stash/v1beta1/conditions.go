@@ -12,6 +12,9 @@ const (
 	ConditionSucceeded = "Succeeded"
 	// ConditionWipedOut on a Repository being deleted with spec.wipeOut.
 	ConditionWipedOut = "WipedOut"
+	// ConditionIntegrityVerified on a Repository: the last restic check
+	// found no errors (True) or found some (False).
+	ConditionIntegrityVerified = "IntegrityVerified"
 	// ConditionWorkloadStopped on a RestoreSession: True while its target
 	// workload is stopped for the restore; its transitions say when.
 	ConditionWorkloadStopped = "WorkloadStopped"
@@ -105,6 +108,16 @@ const (
 	// ReasonPodSecurityForbidden: the Pod Security level the namespace
 	// enforces would refuse the Job's pod; no Job was created.
 	ReasonPodSecurityForbidden SessionReason = "PodSecurityForbidden"
+)
+
+// IntegrityReason is a reason of a Repository's IntegrityVerified condition.
+type IntegrityReason string
+
+const (
+	ReasonCheckPassed IntegrityReason = "CheckPassed"
+	// ReasonCheckFailed: restic check found errors in the repository; it is
+	// also the reason of the Warning event then recorded on the Repository.
+	ReasonCheckFailed IntegrityReason = "CheckFailed"
 )
 
 // WipeOutReason is a reason of a Repository's WipedOut condition.

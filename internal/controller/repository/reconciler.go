@@ -60,6 +60,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if apierrors.IsNotFound(err) {
 			metrics.RepositorySize.DeleteLabelValues(req.Namespace, req.Name)
 			metrics.RepositorySnapshots.DeleteLabelValues(req.Namespace, req.Name)
+			metrics.RepositoryIntegrity.DeleteLabelValues(req.Namespace, req.Name)
+			metrics.RepositoryLastCheck.DeleteLabelValues(req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -79,8 +81,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	if size, ok := metrics.ParseSize(repo.Status.TotalSize); ok {
+	if n := repo.Status.TotalSizeBytes; n != nil {
+		metrics.RepositorySize.WithLabelValues(repo.Namespace, repo.Name).Set(float64(*n))
+	} else if size, ok := metrics.ParseSize(repo.Status.TotalSize); ok {
 		metrics.RepositorySize.WithLabelValues(repo.Namespace, repo.Name).Set(size)
+	}
+	if ok := repo.Status.Integrity; ok != nil {
+		metrics.RepositoryIntegrity.WithLabelValues(repo.Namespace, repo.Name).Set(map[bool]float64{true: 1, false: 0}[*ok])
+	}
+	if t := repo.Status.LastIntegrityCheckTime; t != nil {
+		metrics.RepositoryLastCheck.WithLabelValues(repo.Namespace, repo.Name).Set(float64(t.Unix()))
 	}
 	metrics.RepositorySnapshots.WithLabelValues(repo.Namespace, repo.Name).Set(float64(repo.Status.SnapshotCount))
 	return ctrl.Result{}, nil

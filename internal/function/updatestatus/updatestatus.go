@@ -113,8 +113,9 @@ func (o *Options) backup(ctx context.Context, c client.Client) error {
 	if out.Failed() || out.Repository == nil || o.Repository == "" {
 		return nil // a failed backup says nothing reliable about the repository
 	}
-	report := status.RepositoryReport{Integrity: out.Repository.Integrity, Size: out.Repository.Size,
-		SnapshotCount: out.Repository.SnapshotCount, SnapshotsRemovedOnLastCleanup: out.Repository.SnapshotsRemovedOnLastCleanup}
+	r := out.Repository
+	report := status.RepositoryReport{Integrity: r.Integrity, Size: r.Size, SizeBytes: r.SizeBytes, SnapshotCount: r.SnapshotCount,
+		SizeAddedBytes: r.SizeAddedBytes, SnapshotsAdded: r.SnapshotsAdded, SnapshotsRemovedOnLastCleanup: r.SnapshotsRemovedOnLastCleanup, Pruned: r.Pruned}
 	repo := &stashv1alpha1.Repository{}
 	repoKey := client.ObjectKey{Namespace: o.Namespace, Name: o.Repository}
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -126,6 +127,12 @@ func (o *Options) backup(ctx context.Context, c client.Client) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record repository stats in Repository %s: %w", repoKey, err)
+	}
+	if r.Integrity != nil && !*r.Integrity {
+		msg := fmt.Sprintf("restic check found errors in the repository after backup %s (host %s): see that Job's log", o.BackupSession, o.Hostname)
+		if err := emit(ctx, c, repo, "Repository", corev1.EventTypeWarning, string(stashv1beta1.ReasonCheckFailed), msg, o.now()); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -167,10 +174,14 @@ func (o *Options) restore(ctx context.Context, c client.Client) error {
 // emit records an Event about obj.
 func emit(ctx context.Context, c client.Client, obj client.Object, kind, eventType, reason, message string, now time.Time) error {
 	t := metav1.NewTime(now)
+	apiVersion := stashv1beta1.GroupVersion.String()
+	if _, ok := obj.(*stashv1alpha1.Repository); ok {
+		apiVersion = stashv1alpha1.GroupVersion.String()
+	}
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: obj.GetName() + "-", Namespace: obj.GetNamespace()},
 		InvolvedObject: corev1.ObjectReference{
-			APIVersion: stashv1beta1.GroupVersion.String(), Kind: kind,
+			APIVersion: apiVersion, Kind: kind,
 			Name: obj.GetName(), Namespace: obj.GetNamespace(), UID: obj.GetUID(), ResourceVersion: obj.GetResourceVersion(),
 		},
 		Reason: reason, Message: message, Type: eventType,
