@@ -74,6 +74,8 @@ func newOperatorCommand() *cobra.Command {
 	f.StringVar(&o.Image, "image", version.Image(), "the stash image that catalog Functions, hooks and wipe-out Jobs run")
 	f.StringVar(&pullPolicy, "job-image-pull-policy", string(corev1.PullIfNotPresent), "imagePullPolicy of the Jobs' containers")
 	f.DurationVar(&o.ImagePullGracePeriod, "image-pull-grace-period", lifecycle.DefaultImagePullGracePeriod, "how long a step may fail to pull its image before its session fails")
+	f.IntVar(&o.MaxRunningBackupJobs, "max-running-backup-jobs", operator.DefaultMaxRunningBackupJobs,
+		"how many backup Jobs may run at once in the cluster; later sessions wait in phase Pending, oldest tick first (0: no limit)")
 	f.DurationVar(&o.PodStartTimeout, "pod-start-timeout", lifecycle.DefaultPodStartTimeout, "how long a session's Job may take to start its first step (pod created, scheduled, volumes mounted) before the session fails")
 	f.BoolVar(&develLog, "development-logs", false, "human-readable logs instead of JSON")
 	return cmd

@@ -23,6 +23,11 @@ import (
 	"github.com/stash-operator/stash/internal/resolve"
 )
 
+// DefaultMaxRunningBackupJobs keeps a midnight with a thousand schedules
+// from starting a thousand pods at once, yet lets a few dozen backups of a
+// normal cluster run side by side.
+const DefaultMaxRunningBackupJobs = 20
+
 // Options are the operator's settings.
 type Options struct {
 	// Image of the stash binary: the catalog Functions, hooks and wipe-out Jobs run it.
@@ -34,6 +39,10 @@ type Options struct {
 	// PodStartTimeout: a session whose Job has not started its first step
 	// within it fails (lifecycle.DefaultPodStartTimeout when zero).
 	PodStartTimeout time.Duration
+	// MaxRunningBackupJobs is how many backup Jobs may run at once in the
+	// cluster; the sessions beyond it wait in phase Pending, oldest tick
+	// first. Zero: no limit.
+	MaxRunningBackupJobs int
 	// Clock; nil means the real clock (tests inject a fake one).
 	Clock clock.Clock
 }
@@ -79,7 +88,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	runner := lifecycle.Runner{Deps: deps.Deps{Clock: o.Clock}, ResolveOptions: resolveOpts, ImagePullGracePeriod: o.ImagePullGracePeriod,
 		PodStartTimeout: o.PodStartTimeout}
-	if err := (&backupsession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {
+	backups := runner
+	backups.MaxRunningJobs = o.MaxRunningBackupJobs
+	if err := (&backupsession.Reconciler{Runner: backups}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupSession controller: %w", err)
 	}
 	if err := (&restoresession.Reconciler{Runner: runner}).SetupWithManager(mgr); err != nil {

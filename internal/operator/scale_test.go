@@ -37,20 +37,8 @@ func TestSchedulerLoad(t *testing.T) {
 		count = v
 	}
 	ticks := 2
-	cp := testenv.Shared(t)
-	admin, err := client.New(cp.Config, client.Options{Scheme: kube.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	testenv.StartManager(t, testenv.ManagerOptions{}, func(mgr manager.Manager) error {
-		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
-			ImagePullGracePeriod: time.Minute, Clock: clock.RealClock{}})
-	})
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "scale-"}}
-	if err := admin.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	admin, ns := startBenchOperator(t, "scale-", 0)
 	repo := &stashv1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: ns.Name},
 		Spec: stashv1alpha1.RepositorySpec{Backend: stashv1alpha1.Backend{StorageSecretName: "s",
 			S3: &stashv1alpha1.S3Spec{Endpoint: "http://s3:9000", Bucket: "stash"}}}}
@@ -126,4 +114,24 @@ func TestSchedulerLoad(t *testing.T) {
 	cpu := time.Duration(cpuAfter.Utime.Nano()+cpuAfter.Stime.Nano()-cpuBefore.Utime.Nano()-cpuBefore.Stime.Nano()) / time.Duration(ticks)
 	t.Logf("operator process (manager + this test's client): peak RSS %d MiB, CPU per tick %s",
 		cpuAfter.Maxrss/1024, cpu.Round(time.Millisecond))
+}
+
+// startBenchOperator runs the whole operator on the real clock, with at
+// most maxRunningBackupJobs backup Jobs at once (0: no limit), and returns
+// an admin client and a new namespace named from prefix.
+func startBenchOperator(t *testing.T, prefix string, maxRunningBackupJobs int) (client.Client, *corev1.Namespace) {
+	t.Helper()
+	admin, err := client.New(testenv.Shared(t).Config, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.StartManager(t, testenv.ManagerOptions{}, func(mgr manager.Manager) error {
+		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
+			ImagePullGracePeriod: time.Minute, MaxRunningBackupJobs: maxRunningBackupJobs, Clock: clock.RealClock{}})
+	})
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
+	if err := admin.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return admin, ns
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ type Observation struct {
 	// any host's Job is made (a workload stopping for its restore): the
 	// session waits for it, up to PodStartTimeout from its creation.
 	Preparing string
+	// Throttled, when set, says why no Job may be made yet: the operator's
+	// limit of running backup Jobs (Slots). A session without a Job then
+	// waits in phase Pending.
+	Throttled string
 }
 
 // Host is what is observed of one host of a running session: what it
@@ -100,12 +105,20 @@ var HostRules = []Rule{
 	{"PodNotStarted", podNotStarted},
 }
 
+// ThrottledRetry is how soon a throttled session looks again, in case no
+// Job's end wakes it (they normally do).
+const ThrottledRetry = time.Minute
+
 // Decide judges a running session: each host by HostRules, then the
 // session from its hosts. It is Running while some host is; then Succeeded
 // when every host succeeded, else the failure of the hosts that failed.
 func Decide(o Observation) Verdict {
 	if o.Preparing != "" {
 		return preparing(o)
+	}
+	if o.Throttled != "" && !slices.ContainsFunc(o.Hosts, func(h Host) bool { return h.Created }) {
+		return Verdict{Phase: stashv1beta1.SessionPending, Reason: stashv1beta1.ReasonPending, Message: o.Throttled,
+			RequeueAfter: ThrottledRetry, Rule: "Throttled"}
 	}
 	verdicts := make([]Verdict, len(o.Hosts))
 	for i, h := range o.Hosts {

@@ -389,6 +389,31 @@ func TestDecideWhilePreparing(t *testing.T) {
 	}
 }
 
+// A session throttled by the operator's limit waits in Pending until one
+// of its hosts has a Job; then its hosts decide, the queued ones waiting.
+func TestDecideWhileThrottled(t *testing.T) {
+	why := "waiting for a free slot: 10 backup Jobs run, at most 10 at once"
+	running := Host{Name: "host-0", Created: true, Job: &batchv1.Job{}}
+	tests := map[string]struct {
+		hosts []Host
+		want  Verdict
+	}{
+		"no Job yet: Pending": {hosts: []Host{{Name: "host-0"}, {Name: "host-1"}},
+			want: Verdict{Phase: stashv1beta1.SessionPending, Reason: stashv1beta1.ReasonPending, Message: why, RequeueAfter: ThrottledRetry, Rule: "Throttled"}},
+		"one host runs: Running": {hosts: []Host{running, {Name: "host-1"}},
+			want: Verdict{Phase: stashv1beta1.SessionRunning, Reason: stashv1beta1.ReasonRunning, Rule: "JobQueued",
+				Message: "host host-1 waits for its turn to start its Job"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := Decide(Observation{Hosts: tc.hosts, Created: t0, Now: t0.Add(time.Minute), Throttled: why})
+			if got.Phase != tc.want.Phase || got.Reason != tc.want.Reason || (tc.want.Rule == "Throttled" && !cmp.Equal(tc.want, got)) {
+				t.Errorf("Decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 // Every rule of the chain is named once.
 func TestHostRulesHaveUniqueNames(t *testing.T) {
 	seen := map[string]bool{}

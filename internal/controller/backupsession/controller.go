@@ -36,6 +36,29 @@ var Kind = lifecycle.Kind{
 	New:         func() lifecycle.Session { return &stashv1beta1.BackupSession{} },
 	Invoker:     invoker,
 	Parallelism: firstBackupAlone,
+	Waiting:     waiting,
+}
+
+// waiting are the BackupSessions of the cluster (from the cache) whose
+// hosts wait for their Job.
+func waiting(ctx context.Context, c client.Reader) ([]session.Waiter, error) {
+	var list stashv1beta1.BackupSessionList
+	// Read only, on every reconcile of a waiting session: no copy of the
+	// cache's thousand objects.
+	if err := c.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list BackupSessions: %w", err)
+	}
+	var out []session.Waiter
+	for i := range list.Items {
+		bs := &list.Items[i]
+		if _, skipped := bs.Annotations[stashv1beta1.AnnotationSkipped]; skipped || bs.Status.Phase.IsFinished() {
+			continue
+		}
+		if n := lifecycle.QueuedHosts(bs.Status.Hosts); n > 0 {
+			out = append(out, session.Waiter{Created: bs.CreationTimestamp.Time, Namespace: bs.Namespace, Name: bs.Name, Queued: n})
+		}
+	}
+	return out, nil
 }
 
 // Reconciler runs BackupSessions. Its fields are lifecycle.Runner's:

@@ -17,6 +17,7 @@ import (
 	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/controller/inputs"
+	"github.com/stash-operator/stash/internal/naming"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/session"
 )
@@ -231,4 +232,58 @@ func ResolveFailure(err error) (session.Verdict, bool) {
 		return session.Verdict{}, false
 	}
 	return session.Failed(stashv1beta1.ReasonJobCreationFailed, "the Job cannot be created:\n"+err.Error()), true
+}
+
+// limited: the Runner holds the kind's Jobs to MaxRunningJobs.
+func (r *Runner) limited() bool { return r.MaxRunningJobs > 0 && r.kind.Waiting != nil }
+
+// slots is how many Jobs s may create now under MaxRunningJobs (package
+// session, Slots), from the cache: the kind's Jobs that run and its
+// sessions that wait.
+func (r *Runner) slots(ctx context.Context, s Session) (int, string, error) {
+	var jobs batchv1.JobList
+	if err := r.Client.List(ctx, &jobs, client.MatchingLabels{naming.ComponentLabel: r.kind.Naming.Component}, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, "", fmt.Errorf("list the running %s Jobs: %w", r.kind.Naming.Component, err)
+	}
+	running := 0
+	for i := range jobs.Items {
+		if jobRuns(&jobs.Items[i]) {
+			running++
+		}
+	}
+	waiting, err := r.kind.Waiting(ctx, r.Client)
+	if err != nil {
+		return 0, "", err
+	}
+	self := session.Waiter{Created: s.GetCreationTimestamp().Time, Namespace: s.GetNamespace(), Name: s.GetName()}
+	slots, why := session.Slots(r.MaxRunningJobs, running, waiting, self)
+	return slots, why, nil
+}
+
+// jobRuns: the Job neither ended nor is suspended.
+func jobRuns(job *batchv1.Job) bool {
+	if ptr.Deref(job.Spec.Suspend, false) {
+		return false
+	}
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return false
+		}
+	}
+	return true
+}
+
+// QueuedHosts is how many of hosts wait for a Job; a session not planned
+// yet (no hosts) counts as one.
+func QueuedHosts(hosts []stashv1beta1.HostStatus) int {
+	if len(hosts) == 0 {
+		return 1
+	}
+	n := 0
+	for _, h := range hosts {
+		if h.Job == "" && h.Problem == "" {
+			n++
+		}
+	}
+	return n
 }

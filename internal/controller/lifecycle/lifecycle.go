@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
@@ -79,6 +80,9 @@ type Kind struct {
 	// restore starts its workload again). It runs until it reports done,
 	// also when the invoker is gone (then invoker is nil).
 	Finish func(ctx context.Context, r *Runner, s Session, invoker client.Object) (done bool, err error)
+	// Waiting, when set, lists the kind's sessions whose hosts wait for a
+	// Job, for the Runner's MaxRunningJobs to serve them in order.
+	Waiting func(ctx context.Context, c client.Reader) ([]session.Waiter, error)
 }
 
 // Runner runs the sessions of one Kind. Each field can be set; Setup fills
@@ -101,6 +105,10 @@ type Runner struct {
 	// Secret, ConfigMap or claim that does not exist; default
 	// DefaultMissingSourceGrace.
 	MissingSourceGrace time.Duration
+	// MaxRunningJobs, when > 0 and the Kind lists its Waiting sessions, is
+	// how many of the kind's Jobs may run at once in the cluster; the
+	// sessions beyond it wait in phase Pending, oldest first.
+	MaxRunningJobs int
 
 	kind Kind
 }
@@ -134,7 +142,11 @@ const prepareRetry = 2 * time.Second
 func (r *Runner) Setup(mgr ctrl.Manager, name string, kind Kind) error {
 	r.kind = kind
 	r.Default(mgr, name)
-	return register(mgr, name, kind, r)
+	var wake handler.MapFunc
+	if r.limited() {
+		wake = r.wakeWaiting
+	}
+	return register(mgr, name, kind, r, wake)
 }
 
 // Reconcile reads the session req names, then starts it if it is new or
@@ -318,7 +330,7 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var preparing string
+	var preparing, throttled string
 	if invoker != nil {
 		if r.kind.Prepare != nil {
 			if preparing, err = r.kind.Prepare(ctx, r, s, invoker); err != nil {
@@ -327,7 +339,7 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 		}
 		if preparing == "" {
 			var failure *session.Verdict
-			notes, failure, err = r.createJobs(ctx, s, invoker, observed)
+			notes, throttled, failure, err = r.createJobs(ctx, s, invoker, observed)
 			if err != nil {
 				return ctrl.Result{}, err
 			}
@@ -345,6 +357,7 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 		ImagePullGrace:     cmp.Or(r.ImagePullGracePeriod, DefaultImagePullGracePeriod),
 		PodStartTimeout:    cmp.Or(r.PodStartTimeout, DefaultPodStartTimeout),
 		MissingSourceGrace: cmp.Or(r.MissingSourceGrace, DefaultMissingSourceGrace),
+		Throttled:          throttled,
 	}
 	if !anyCreated(observed) {
 		o.Preparing = preparing // once a Job runs, the hosts decide
@@ -359,17 +372,30 @@ func (r *Runner) run(ctx context.Context, s Session, read runtime.Object, invoke
 }
 
 // createJobs resolves and creates the Jobs of the waiting hosts, as many as
-// the target's parallelism leaves room for, recording each in the status.
-// Every Job runs under the invoker's account, made once. It returns the
-// resolver's warnings, or the verdict on a Job that cannot be made.
-func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Object, observed []session.Host) ([]string, *session.Verdict, error) {
+// the target's parallelism and the operator's limit of running Jobs leave
+// room for, recording each in the status. Every Job runs under the
+// invoker's account, made once. It returns the resolver's warnings, why
+// the limit lets no Job be made, or the verdict on a Job that cannot be
+// made.
+func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Object, observed []session.Host) ([]string, string, *session.Verdict, error) {
 	t := workload.SpecOf(invoker)
 	if r.kind.Parallelism != nil {
 		limit, err := r.kind.Parallelism(ctx, r, s, invoker, observed)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 		t.Parallelism = min(t.Parallelism, limit)
+	}
+	budget := -1 // no limit
+	if r.limited() && queued(s.SessionStatus().Hosts) {
+		slots, why, err := r.slots(ctx, s)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if slots == 0 {
+			return nil, why, nil, nil
+		}
+		budget = slots
 	}
 	running := 0
 	for _, h := range observed {
@@ -382,7 +408,7 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 	accountReady := false
 	for i := range st.Hosts {
 		hs := &st.Hosts[i]
-		if hs.Job != "" || hs.Problem != "" || running >= t.Parallelism {
+		if hs.Job != "" || hs.Problem != "" || running >= t.Parallelism || budget == 0 {
 			continue
 		}
 		host, err := r.resolveHost(ctx, s, t, i, *hs)
@@ -392,42 +418,42 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 		}
 		resolved, err := r.readers().Resolve(ctx, invoker, s, host, r.ResolveOptions)
 		if v, ok := ResolveFailure(err); ok {
-			return nil, &v, nil
+			return nil, "", &v, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("resolve the Job of %s/%s host %s: %w", s.GetNamespace(), s.GetName(), hs.Name, err)
+			return nil, "", nil, fmt.Errorf("resolve the Job of %s/%s host %s: %w", s.GetNamespace(), s.GetName(), hs.Name, err)
 		}
 		job := resolved.Job
 		refusal, err := inputs.PodSecurityRefusal(ctx, r.APIReader, job)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 		if refusal != "" {
 			v := session.Failed(stashv1beta1.ReasonPodSecurityForbidden, refusal)
-			return nil, &v, nil
+			return nil, "", &v, nil
 		}
 		if !accountReady {
 			secrets, refused, err := r.readers().Credentials(ctx, s.GetNamespace(), t.Ref)
 			if err != nil {
-				return nil, nil, err
+				return nil, "", nil, err
 			}
 			if len(refused) > 0 {
 				v := session.Failed(stashv1beta1.ReasonJobCreationFailed, strings.Join(refused, "\n"))
-				return nil, &v, nil
+				return nil, "", &v, nil
 			}
 			rbac := jobrbac.DirectClient(r.Client, r.APIReader)
 			grants := jobrbac.Grants{Repository: resolved.Repository, Secrets: secrets, ExecPods: execPods(invoker, st.Hosts)}
 			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, grants); err != nil {
-				return nil, nil, err
+				return nil, "", nil, err
 			}
 			accountReady = true
 		}
 		for _, obj := range resolved.Objects() {
 			if err := createOwned(ctx, r.Client, r.APIReader, obj.(client.Object)); err != nil {
 				if v, ok := JobRefused(err); ok {
-					return nil, &v, nil
+					return nil, "", &v, nil
 				}
-				return nil, nil, err
+				return nil, "", nil, err
 			}
 		}
 		log.FromContext(ctx).Info("created the Job of a host", "host", hs.Name, "job", job.Name, "node", hs.Node)
@@ -436,8 +462,9 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 		st.Steps = append(st.Steps, withHost(resolved.Steps, hs.Name)...)
 		warnings = append(warnings, resolved.Warnings...)
 		running++
+		budget--
 	}
-	return warnings, nil, nil
+	return warnings, "", nil, nil
 }
 
 // finished: a host whose Job has ended (or will make no progress), as far

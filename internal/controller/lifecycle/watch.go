@@ -17,13 +17,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/stash-operator/stash/internal/naming"
+	"github.com/stash-operator/stash/internal/session"
 )
 
 // register registers a session controller named name: it reconciles the
 // sessions of kind, the Jobs they control, and the pods of those Jobs,
 // which carry the kind's invoker-kind label. A pod's status (a step that
 // ends, an image that cannot be pulled) changes long before its Job's does.
-func register(mgr ctrl.Manager, name string, kind Kind, r reconcile.Reconciler) error {
+func register(mgr ctrl.Manager, name string, kind Kind, r reconcile.Reconciler, wake handler.MapFunc) error {
 	session := kind.New()
 	gvk, err := apiutil.GVKForObject(session, mgr.GetScheme())
 	if err != nil {
@@ -33,13 +34,19 @@ func register(mgr ctrl.Manager, name string, kind Kind, r reconcile.Reconciler) 
 		l := obj.GetLabels()
 		return l[naming.InvokerKindLabel] == kind.InvokerKind && l[batchv1.JobNameLabel] != ""
 	})
-	err = ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		For(session).
 		Owns(&batchv1.Job{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToSession(mgr.GetClient(), gvk.GroupKind())),
-			builder.WithPredicates(jobPods)).
-		Complete(r)
+			builder.WithPredicates(jobPods))
+	if wake != nil {
+		kindJobs := predicate.NewPredicateFuncs(func(obj client.Object) bool {
+			return obj.GetLabels()[naming.ComponentLabel] == kind.Naming.Component
+		})
+		b = b.Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(wake), builder.WithPredicates(kindJobs))
+	}
+	err = b.Complete(r)
 	if err != nil {
 		return fmt.Errorf("set up controller %s: %w", name, err)
 	}
@@ -63,4 +70,19 @@ func podToSession(c client.Reader, session schema.GroupKind) handler.MapFunc {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: job.Namespace, Name: owner.Name}}}
 	}
+}
+
+// wakeWaiting maps any event of one of the kind's Jobs (one ending frees a
+// slot) to the sessions that are next in line under MaxRunningJobs.
+func (r *Runner) wakeWaiting(ctx context.Context, _ client.Object) []reconcile.Request {
+	waiting, err := r.kind.Waiting(ctx, r.Client)
+	if err != nil {
+		return nil // their own retry (session.ThrottledRetry) looks again
+	}
+	next := session.Oldest(waiting, r.MaxRunningJobs)
+	requests := make([]reconcile.Request, len(next))
+	for i, w := range next {
+		requests[i] = reconcile.Request{NamespacedName: client.ObjectKey{Namespace: w.Namespace, Name: w.Name}}
+	}
+	return requests
 }
