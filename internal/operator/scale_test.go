@@ -32,10 +32,7 @@ func TestSchedulerLoad(t *testing.T) {
 	if os.Getenv("STASH_BENCH_SCHEDULER") == "" {
 		t.Skip("a benchmark: run hack/bench-scheduler.sh")
 	}
-	count := 1000
-	if v, err := strconv.Atoi(os.Getenv("STASH_BENCH_CONFIGS")); err == nil {
-		count = v
-	}
+	count := benchInt("STASH_BENCH_CONFIGS", 1000)
 	ticks := 2
 	ctx := context.Background()
 	admin, ns := startBenchOperator(t, "scale-", 0)
@@ -134,4 +131,13 @@ func startBenchOperator(t *testing.T, prefix string, maxRunningBackupJobs int) (
 		t.Fatal(err)
 	}
 	return admin, ns
+}
+
+// benchInt is the benchmark setting of environment variable name, def when
+// it is not a number.
+func benchInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -35,14 +34,8 @@ func TestConcurrencyLimitDrain(t *testing.T) {
 	if os.Getenv("STASH_BENCH_SCHEDULER") == "" {
 		t.Skip("a benchmark: run hack/bench-scheduler.sh")
 	}
-	env := func(name string, def int) int {
-		if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-			return v
-		}
-		return def
-	}
-	count, limit := env("STASH_BENCH_CONFIGS", 1000), env("STASH_BENCH_LIMIT", 10)
-	jobTime := time.Duration(env("STASH_BENCH_JOB_MS", 200)) * time.Millisecond
+	count, limit := benchInt("STASH_BENCH_CONFIGS", 1000), benchInt("STASH_BENCH_LIMIT", 10)
+	jobTime := time.Duration(benchInt("STASH_BENCH_JOB_MS", 200)) * time.Millisecond
 	start0 := time.Now()
 	ctx := context.Background()
 	admin, ns := startBenchOperator(t, "drain-", limit)

@@ -279,11 +279,5 @@ func QueuedHosts(hosts []stashv1beta1.HostStatus) int {
 	if len(hosts) == 0 {
 		return 1
 	}
-	n := 0
-	for _, h := range hosts {
-		if h.Job == "" && h.Problem == "" {
-			n++
-		}
-	}
-	return n
+	return queuedCount(hosts)
 }

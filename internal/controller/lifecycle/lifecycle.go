@@ -312,13 +312,17 @@ func anyCreated(hosts []session.Host) bool {
 }
 
 // queued: some host has no Job yet, nor a problem that keeps it from one.
-func queued(hosts []stashv1beta1.HostStatus) bool {
+func queued(hosts []stashv1beta1.HostStatus) bool { return queuedCount(hosts) > 0 }
+
+// queuedCount is how many of hosts are queued.
+func queuedCount(hosts []stashv1beta1.HostStatus) int {
+	n := 0
 	for _, h := range hosts {
 		if h.Job == "" && h.Problem == "" {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // run makes the Jobs of the hosts that wait, as far as the target's
