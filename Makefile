@@ -28,6 +28,7 @@ verify: ## Regenerate and fail if anything generated differs from the tree (CI r
 .PHONY: build
 build: ## Build bin/stash.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/stash ./cmd/stash
+	ln -sf stash bin/kubectl-stash # kubectl finds it on PATH: kubectl stash trigger ...
 
 SHELL_SCRIPTS = $(shell git ls-files 'hack/*.sh' 'hack/**/*.sh' .ci/run)
 

@@ -169,10 +169,16 @@ wait_session() {
 log "creating BackupConfiguration source-postgres-backup (task postgres-backup-15, schedule */5 * * * *)"
 readme_yaml backup.yaml | k -n "$ns" apply -f - >/dev/null
 
-log "triggering an instant backup (README's backupsession.yaml)"
+log "building the CLI (make build: bin/stash)"
+make --no-print-directory build >/dev/null
+
+log "triggering an instant backup: bin/stash -n $ns trigger source-postgres-backup --wait (README step 4)"
 backup_t=$(now_us)
-bs=$(readme_yaml backupsession.yaml | k -n "$ns" create -f - -o jsonpath='{.metadata.name}')
-log "  BackupSession $bs"
+trigger_out=$(mktemp)
+bin/stash -n "$ns" trigger source-postgres-backup --wait --timeout "${timeout}s" | tee "$trigger_out" | sed 's/^/  /' >&2 || true
+bs=$(sed -n 's|^backupsession [^/]*/\(.*\) created$|\1|p' "$trigger_out")
+rm -f "$trigger_out"
+[ -n "$bs" ] || die "bin/stash trigger created no BackupSession"
 wait_session backupsession "$bs"
 backup_secs=$(since "$backup_t")
 bs_duration=$(k -n "$ns" get backupsession "$bs" -o jsonpath='{.status.sessionDuration}')

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stash-operator/stash/internal/manifest"
+	"github.com/stash-operator/stash/internal/testenv"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -31,26 +30,14 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		panic("build stash: " + err.Error())
 	}
-	code := m.Run()
+	code := testenv.RunWithControlPlane(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 func runStash(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(stashBinary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return testenv.Run(t, exec.Command(stashBinary, args...))
 }
 
 const golden = "../../internal/resolve/testdata/golden"

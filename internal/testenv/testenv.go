@@ -10,6 +10,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -129,4 +130,30 @@ func serverDir(t testing.TB, kind string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// Run runs cmd to its end, as a user runs a command line, and returns its
+// output and exit status; a command that could not be run at all fails t.
+func Run(t testing.TB, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	code = ExitCode(t, cmd.Run(), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// ExitCode is the exit status of a command that ended with err (what Run
+// or Wait returned); an error other than a non-zero exit fails t, with the
+// output so far.
+func ExitCode(t testing.TB, err error, stdout, stderr fmt.Stringer) int {
+	t.Helper()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	t.Fatalf("run: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+	return -1
 }

@@ -84,8 +84,14 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	repoDir := hostDir(t, "repo")
 	apply(t, ns, strings.ReplaceAll(readmeYAML(t, "repository.yaml"), "/var/lib/stash-demo-repo", repoDir))
 	apply(t, ns, readmeYAML(t, "backup.yaml"))
-	bs := strings.TrimSpace(mustKubectl(t, readmeYAML(t, "backupsession.yaml"), "-n", ns, "create", "-f", "-", "-o", "jsonpath={.metadata.name}"))
-	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
+	// The README's step 4: a backup now, followed to its end.
+	stdout, stderr, code := stashCLI(t, ns, "trigger", "source-postgres-backup", "--wait", "--timeout", "5m")
+	bs := createdSession(t, stdout)
+	if code != 0 {
+		diagnose(t, ns, "backupsession", bs)
+		t.Fatalf("stash trigger --wait: exit %d, want 0: %s", code, stderr)
+	}
+	st := waitSession(t, ns, "backupsession", bs, 5*time.Second)
 	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
 	// At least: the schedule (every 5 minutes, as the README has it) may
 	// have added one of its own meanwhile.
@@ -95,8 +101,15 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	})
 
 	startPostgres(t, ns, "restored-postgres", strings.ReplaceAll(postgresYAML, "source-postgres", "restored-postgres"))
-	apply(t, ns, readmeYAML(t, "restore.yaml"))
-	st = waitSession(t, ns, "restoresession", "restored-postgres-restore", 5*time.Minute)
+	// The README's step 5: the restore from the configuration, followed.
+	stdout, stderr, code = stashCLI(t, ns, "restore", "source-postgres-backup", "--snapshot", "latest",
+		"--target", "appbinding/restored-postgres", "--wait", "--timeout", "5m")
+	rs := createdRestore(t, stdout)
+	if code != 0 {
+		diagnose(t, ns, "restoresession", rs)
+		t.Fatalf("stash restore --wait: exit %d, want 0: %s", code, stderr)
+	}
+	st = waitSession(t, ns, "restoresession", rs, 5*time.Second)
 	t.Logf("restore Succeeded in %s", st.SessionDuration)
 	if got := psql(t, ns, "restored-postgres", "shop", pgChecksum); got != want {
 		t.Fatalf("restored data differs:\nsource   %s\nrestored %s", want, got)
@@ -106,8 +119,11 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	t.Run("database down", func(t *testing.T) {
 		// No scheduled backups from here on, and give up on the connection
 		// after 10 s instead of the default 300.
+		if _, stderr, code := stashCLI(t, ns, "pause", "source-postgres-backup"); code != 0 {
+			t.Fatalf("stash pause: exit %d: %s", code, stderr)
+		}
 		mustKubectl(t, "", "-n", ns, "patch", "backupconfiguration", "source-postgres-backup", "--type=merge",
-			"-p", `{"spec":{"paused":true,"task":{"params":[{"name":"waitTimeout","value":"10"}]}}}`)
+			"-p", `{"spec":{"task":{"params":[{"name":"waitTimeout","value":"10"}]}}}`)
 		waitFor(t, 5*time.Minute, "every BackupSession to finish", func() (bool, error) {
 			var list struct {
 				Items []struct {
@@ -124,9 +140,19 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 			}
 			return true, nil
 		})
+		// A paused configuration is still backed up on demand.
+		stdout, stderr, code := stashCLI(t, ns, "trigger", "source-postgres-backup", "--wait", "--timeout", "5m")
+		if code != 0 {
+			t.Fatalf("stash trigger --wait of the paused configuration: exit %d, want 0: %s", code, stderr)
+		}
+		if st := waitSession(t, ns, "backupsession", createdSession(t, stdout), 5*time.Second); st.Phase != "Succeeded" {
+			t.Fatalf("stash trigger --wait exited 0 for a session in phase %q", st.Phase)
+		}
+
 		before := resticSnapshots(t, repoDir, "change-me-restic") // README's repository.yaml
 		mustKubectl(t, "", "-n", ns, "delete", "pod", "source-postgres", "--wait=true")
-		bs := triggerBackup(t, ns, "source-postgres-backup")
+		stdout, stderr, code = stashCLI(t, ns, "trigger", "source-postgres-backup", "--wait", "--timeout", "5m")
+		bs := createdSession(t, stdout)
 		st := waitFinished(t, ns, "backupsession", bs, 5*time.Minute)
 		reason, message := st.condition()
 		if st.Phase != "Failed" || reason != "HostFailed" || !strings.Contains(message, "did not accept a connection") {
@@ -135,6 +161,24 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 				bs, st.Phase, reason, message)
 		}
 		t.Logf("Failed as it should: %s", message)
+		if code != 1 || !strings.Contains(stderr, "(HostFailed)") || !strings.Contains(stderr, "did not accept a connection") {
+			t.Errorf("stash trigger --wait of the failing backup: exit %d, want 1 with the reason and message:\n%s", code, stderr)
+		}
+
+		// What the user runs next: describe shows the steps and what to do,
+		// logs the pods' logs.
+		stdout, stderr, code = stashCLI(t, ns, "describe", "backupsession", bs)
+		for _, want := range []string{"Phase:          Failed", "Reason:         HostFailed", "Steps:", "postgres-backup-15", "Next:", "stash trigger source-postgres-backup -n " + ns} {
+			if code != 0 || !strings.Contains(stdout, want) {
+				t.Errorf("stash describe backupsession %s: exit %d, want 0 and %q in:\n%s%s", bs, code, want, stdout, stderr)
+			}
+		}
+		stdout, stderr, code = stashCLI(t, ns, "logs", bs)
+		for _, want := range []string{"==> host-0 pod/stash-backup-" + bs, "did not accept a connection"} {
+			if code != 0 || !strings.Contains(stdout, want) {
+				t.Errorf("stash logs %s: exit %d, want 0 and %q in:\n%s%s", bs, code, want, stdout, stderr)
+			}
+		}
 		if after := resticSnapshots(t, repoDir, "change-me-restic"); len(after) != len(before) {
 			t.Fatalf("restic lists %d snapshots after the failed backup (%v), want the %d from before (%v)", len(after), after, len(before), before)
 		}

@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/stash-operator/stash/internal/docexamples"
+	"github.com/stash-operator/stash/internal/testenv"
 )
 
 var kubectlPath = func() string {
@@ -185,6 +186,64 @@ spec:
   invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: %[1]s}
 `, bc), "-n", ns, "create", "-f", "-", "-o", "jsonpath={.metadata.name}")
 	return strings.TrimSpace(name)
+}
+
+var cli struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// stashCLI runs the stash command line, built once from this checkout, as a
+// user runs it (KUBECONFIG from the environment) in namespace ns, and
+// returns its output and exit status.
+func stashCLI(t *testing.T, ns string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cli.once.Do(func() {
+		dir, err := os.MkdirTemp("", "stash-e2e-cli-")
+		if err != nil {
+			cli.err = err
+			return
+		}
+		cli.path = filepath.Join(dir, "stash")
+		build := exec.Command("go", "build", "-o", cli.path, "./cmd/stash")
+		build.Dir = repoRoot(t)
+		if out, err := build.CombinedOutput(); err != nil {
+			cli.err = fmt.Errorf("go build ./cmd/stash: %w: %s", err, out)
+		}
+	})
+	if cli.err != nil {
+		t.Fatal(cli.err)
+	}
+	stdout, stderr, code = testenv.Run(t, exec.Command(cli.path, append(args, "-n", ns)...))
+	t.Logf("stash %s -n %s: exit %d\n%s%s", strings.Join(args, " "), ns, code, stdout, stderr)
+	return stdout, stderr, code
+}
+
+// createdSession is the name of the BackupSession `stash trigger` printed
+// it created.
+func createdSession(t *testing.T, stdout string) string {
+	t.Helper()
+	return created(t, "backupsession", stdout)
+}
+
+// createdRestore is the name of the RestoreSession `stash restore` printed
+// it created.
+func createdRestore(t *testing.T, stdout string) string {
+	t.Helper()
+	return created(t, "restoresession", stdout)
+}
+
+func created(t *testing.T, kind, stdout string) string {
+	t.Helper()
+	for _, line := range strings.Split(stdout, "\n") {
+		if ref, ok := strings.CutPrefix(line, kind+" "); ok && strings.HasSuffix(ref, " created") {
+			_, name, _ := strings.Cut(strings.TrimSuffix(ref, " created"), "/")
+			return name
+		}
+	}
+	t.Fatalf("stash printed no %s it created:\n%s", kind, stdout)
+	return ""
 }
 
 // readmeYAML is the README quick start's YAML block that starts "# name".
