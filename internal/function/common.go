@@ -3,6 +3,7 @@ package function
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -61,12 +62,12 @@ type Setup struct {
 	LockWait time.Duration
 }
 
-// openRepo is the first thing every data Function does with the
-// repository: open it (and, for a backup, initialise it if needed), then
-// remove the locks of pods that have ended. It reports whether it
-// initialised the repository. The commands that follow do not unlock
-// again: a lock that turns up later is judged when it stops them
-// (withLocksCleared).
+// openRepo opens the repository (and, for a backup, initialises it if
+// needed), then removes the locks of pods that have ended. It reports
+// whether it initialised the repository. The commands that follow do not
+// unlock again: a lock that turns up later is judged when it stops them
+// (withLocksCleared). A backup of files opens with its first command
+// instead (openWith).
 func (s *Setup) openRepo(ctx context.Context, repo *restic.Repo, initialise bool) (created bool, err error) {
 	var locks []restic.Lock
 	if initialise {
@@ -81,6 +82,28 @@ func (s *Setup) openRepo(ctx context.Context, repo *restic.Repo, initialise bool
 		s.logf("could not judge the repository's locks (restic will wait for them): %v", err)
 	}
 	return created, nil
+}
+
+// openWith opens the repository with the backup's own first command: each
+// restic process spends about half a second deriving the key, and most
+// backups find their repository there and unlocked, so a separate open
+// would cost as much again. first runs failing at once on a lock; only
+// when it finds no repository (then it is initialised) or a lock in the
+// way (then the locks of ended pods are removed) does first run again, as
+// before, waiting for what locks remain. It reports whether it initialised
+// the repository. first must leave nothing behind when it fails so: a
+// restic command that cannot open or lock the repository has done nothing.
+func (s *Setup) openWith(ctx context.Context, repo *restic.Repo, first func(*restic.Repo) error) (created bool, err error) {
+	err = first(repo.FailingOnLocks())
+	switch {
+	case errors.Is(err, restic.ErrRepositoryNotFound), errors.Is(err, restic.ErrLocked):
+		if created, err = s.openRepo(ctx, repo, true); err != nil {
+			return false, err
+		}
+	default:
+		return false, err
+	}
+	return created, first(repo)
 }
 
 // SetLog points the Function's log (command lines, progress) at w.
@@ -172,8 +195,8 @@ func (s *Setup) logf(format string, args ...any) {
 // to the last one. It returns output.json's "repository" part.
 func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string, written []*restic.BackupSummary) (*RepositoryStats, error) {
 	var forgot restic.ForgetResult
-	err := s.withLocksCleared(ctx, repo, func() (err error) {
-		forgot, err = repo.Forget(ctx, host, s.Retention)
+	err := s.withLocksCleared(ctx, repo, func(r *restic.Repo) (err error) {
+		forgot, err = r.Forget(ctx, host, s.Retention)
 		return err
 	})
 	if err != nil {
@@ -182,8 +205,8 @@ func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string,
 	stats := &RepositoryStats{SnapshotsRemovedOnLastCleanup: int64(forgot.Removed), Pruned: forgot.Pruned}
 	if s.CheckRepository {
 		var ok bool
-		err := s.withLocksCleared(ctx, repo, func() (err error) {
-			ok, err = repo.Check(ctx, "")
+		err := s.withLocksCleared(ctx, repo, func(r *restic.Repo) (err error) {
+			ok, err = r.Check(ctx, "")
 			return err
 		})
 		if err != nil {

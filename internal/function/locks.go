@@ -123,11 +123,11 @@ func anyRunning(pod *corev1.Pod) bool {
 }
 
 // withLocksCleared runs op, a command that takes the repository's
-// exclusive lock; when it fails because a lock is left after restic's
-// wait (a holder that ended since the repository was opened), it clears
-// the dead locks and runs op once more.
-func (s *Setup) withLocksCleared(ctx context.Context, repo *restic.Repo, op func() error) error {
-	err := op()
+// exclusive lock, first failing at once on a lock; when one is in the way
+// it removes the locks of pods that have ended and runs op again, waiting
+// for what locks remain (another Job's backup that runs).
+func (s *Setup) withLocksCleared(ctx context.Context, repo *restic.Repo, op func(*restic.Repo) error) error {
+	err := op(repo.FailingOnLocks())
 	if !errors.Is(err, restic.ErrLocked) {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *Setup) withLocksCleared(ctx context.Context, repo *restic.Repo, op func
 		return err
 	}
 	if cerr := s.clearDeadLocks(ctx, repo, locks); cerr != nil {
-		return err
+		s.logf("could not judge the repository's locks (restic will wait for them): %v", cerr)
 	}
-	return op()
+	return op(repo)
 }

@@ -23,8 +23,10 @@ import (
 // leaveLock makes restic, on a host named host, hold a lock of the
 // repository of s and dies by SIGKILL, as a backup does whose pod is
 // deleted: the lock stays behind. (A UTS namespace gives restic the host
-// name it writes into the lock.)
-func leaveLock(t *testing.T, s Setup, host string) {
+// name it writes into the lock.) With exclusive it leaves instead the
+// exclusive lock of a command that changes the repository (a forget or
+// prune killed midway), which stops even a backup.
+func leaveLock(t *testing.T, s Setup, host string, exclusive bool) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		testenv.Unavailable(t, "root (unshare --uts, to give restic another host name)")
@@ -35,7 +37,12 @@ func leaveLock(t *testing.T, s Setup, host string) {
 	}
 	env := append(os.Environ(), "RESTIC_REPOSITORY="+s.Bucket, "RESTIC_PASSWORD_FILE="+filepath.Join(s.SecretDir, "RESTIC_PASSWORD"))
 	// backup --stdin holds its lock while it waits for input that never ends.
-	cmd := exec.Command("unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$1" backup --stdin --stdin-filename x --no-cache`, host, s.ResticBinary)
+	holding := "backup --stdin --stdin-filename x --no-cache"
+	if exclusive {
+		// key passwd holds the exclusive lock while it reads the new password.
+		holding = "key passwd --new-password-file /dev/stdin --no-cache"
+	}
+	cmd := exec.Command("unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$1" $2`, host, s.ResticBinary, holding)
 	cmd.Env = env
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -72,10 +79,14 @@ func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
 
 	tests := map[string]struct {
 		host      string
+		exclusive bool
 		respected bool // the lock stays and the backup fails on it
 	}{
 		"the lock of a pod of an ended Job is removed": {host: job.Name + "-x7k2q"},
 		"the lock of an unknown host is respected":     {host: "some-other-machine", respected: true},
+		// The backup itself, which opens the repository, meets the lock.
+		"an exclusive lock of a pod of an ended Job is removed": {host: job.Name + "-p3m8z", exclusive: true},
+		"an exclusive lock of an unknown host is respected":     {host: "another-machine", exclusive: true, respected: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -95,7 +106,7 @@ func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
 			if _, err := repo.OpenOrInit(ctx); err != nil {
 				t.Fatal(err)
 			}
-			leaveLock(t, s, tc.host)
+			leaveLock(t, s, tc.host, tc.exclusive)
 
 			start := time.Now()
 			out := BackupPVC(ctx, BackupPVCOptions{Setup: s, BackupPaths: []string{data}})

@@ -61,21 +61,28 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 	if err != nil {
 		return fail(err)
 	}
-	created, err := o.openRepo(ctx, repo, true)
+	backup := func(r *restic.Repo, p string) error {
+		sum, err := r.Backup(ctx, []string{p}, host, nil)
+		if sum != nil && sum.SnapshotID != "" {
+			snaps = append(snaps, SnapshotStats(sum, p))
+			written = append(written, sum)
+		}
+		if err != nil {
+			return fmt.Errorf("back up %s: %w", p, err)
+		}
+		return nil
+	}
+	// The first path's backup opens the repository.
+	created, err := o.openWith(ctx, repo, func(r *restic.Repo) error { return backup(r, paths[0]) })
 	if err != nil {
 		return fail(err)
 	}
 	if created {
 		o.logf("initialised a new repository at %s", repo)
 	}
-	for _, p := range paths {
-		sum, err := repo.Backup(ctx, []string{p}, host, nil)
-		if sum != nil && sum.SnapshotID != "" {
-			snaps = append(snaps, SnapshotStats(sum, p))
-			written = append(written, sum)
-		}
-		if err != nil {
-			return fail(fmt.Errorf("back up %s: %w", p, err))
+	for _, p := range paths[1:] {
+		if err := backup(repo, p); err != nil {
+			return fail(err)
 		}
 	}
 	repoStats, err := o.AfterBackup(ctx, repo, host, written)

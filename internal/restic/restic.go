@@ -69,6 +69,7 @@ type Repo struct {
 	repo      string
 	env       []string
 	global    []string // global flags every command gets
+	retryLock []string // --retry-lock, unless FailingOnLocks
 	secrets   []string
 	wrap      []string // ionice/nice prefix, may be empty
 	trace     func([]string)
@@ -120,8 +121,9 @@ func New(opts Options) (*Repo, error) {
 	if o := connectionsOption(opts.Backend); o != "" {
 		global = append(global, "--option", o)
 	}
+	var retryLock []string
 	if opts.RetryLock > 0 {
-		global = append(global, "--retry-lock", opts.RetryLock.String())
+		retryLock = []string{"--retry-lock", opts.RetryLock.String()}
 	}
 	unreachable := opts.UnreachableTimeout
 	if unreachable <= 0 {
@@ -133,6 +135,7 @@ func New(opts Options) (*Repo, error) {
 		repo:               repoString,
 		env:                process.Env(os.Environ(), se.env),
 		global:             global,
+		retryLock:          retryLock,
 		secrets:            se.secret,
 		wrap:               wrap,
 		trace:              opts.Trace,
@@ -207,7 +210,19 @@ func (r *Repo) commandLine(sub string, args ...string) []string {
 	argv := append([]string{}, r.wrap...)
 	argv = append(argv, r.binary, sub)
 	argv = append(argv, r.global...)
+	argv = append(argv, r.retryLock...)
 	return append(argv, args...)
+}
+
+// FailingOnLocks is r whose commands fail at once (ErrLocked) on a lock
+// they conflict with, instead of waiting for it (Options.RetryLock): the
+// caller first tries the command that also opens the repository, and only
+// when a lock is in the way looks at the locks and waits (package
+// function: openWith, withLocksCleared).
+func (r *Repo) FailingOnLocks() *Repo {
+	fast := *r
+	fast.retryLock = nil
+	return &fast
 }
 
 // call describes one restic run.
