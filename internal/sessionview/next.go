@@ -30,8 +30,12 @@ func Next(s Session) []string {
 		return []string{"Nothing to do: a newer session of the same BackupConfiguration runs instead (concurrencyPolicy)."}
 	}
 	switch stashv1beta1.SessionReason(reason) {
-	case stashv1beta1.ReasonStepFailed, stashv1beta1.ReasonHostFailed, stashv1beta1.ReasonHookFailed, stashv1beta1.ReasonHostNotReported:
+	case stashv1beta1.ReasonStepFailed, stashv1beta1.ReasonHookFailed:
 		return []string{"The failed step's log tail above says why.", logs, again("Once the cause is fixed")}
+	case stashv1beta1.ReasonHostFailed, stashv1beta1.ReasonHostNotReported:
+		// The Function ran to its end and recorded the failure: its
+		// container exited 0, and the host's error is the reason.
+		return []string{"The host's error (Results, above) says why.", logs, again("Once the cause is fixed")}
 	case stashv1beta1.ReasonHostPhaseUnknown:
 		return []string{"A host could not tell whether its restore is complete: check the restored data.", logs}
 	case stashv1beta1.ReasonImagePullFailed:

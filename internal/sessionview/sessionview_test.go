@@ -149,8 +149,13 @@ func TestDescribe(t *testing.T) {
 func TestNext(t *testing.T) {
 	tests := map[string]struct {
 		fixture string
+		reason  string   // replaces the fixture's, when set
 		want    []string // each must be one of the lines, in order
 	}{
+		"a host that recorded its failure: its error, not a log tail": {
+			fixture: "backup-failed", reason: "HostFailed",
+			want: []string{"The host's error (Results, above)", "stash logs backupsession/db-backup-x7k2p -n demo", "stash trigger db-backup -n demo"},
+		},
 		"running: follow it": {
 			fixture: "backup-running",
 			want:    []string{"Follow it: kubectl -n demo get backupsession/db-backup-x7k2p -w", "stash logs backupsession/db-backup-x7k2p -n demo"},
@@ -166,7 +171,11 @@ func TestNext(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := Next(load(t, tc.fixture))
+			s := load(t, tc.fixture)
+			if tc.reason != "" {
+				s.Status.Conditions[0].Reason = tc.reason
+			}
+			got := Next(s)
 			if len(got) != len(tc.want) {
 				t.Fatalf("Next = %q, want %d lines", got, len(tc.want))
 			}
