@@ -71,11 +71,7 @@ func Describe(w io.Writer, s Session, events []Event, eventsErr error, now time.
 				if st.Reason != "" && st.Phase == stashv1beta1.StepFailed {
 					phase += " (" + st.Reason + ")"
 				}
-				took := ""
-				if d := stepDuration(st, now); d > 0 {
-					took = d.String()
-				}
-				row(st.Host, st.Name, st.Function, phase, exit, took)
+				row(st.Host, st.Name, st.Function, phase, exit, stepTime(st, now))
 			}
 		})
 		for _, st := range s.Status.Steps {

@@ -117,8 +117,8 @@ func stepOutcome(st stashv1beta1.StepStatus, now time.Time) string {
 	if st.Reason != "" && st.Phase == stashv1beta1.StepFailed {
 		out += " (" + st.Reason + ")"
 	}
-	if d := stepDuration(st, now); d > 0 && (finished(st) || !now.IsZero()) {
-		out += " after " + d.String()
+	if took := stepTime(st, now); took != "" {
+		out += " after " + took
 	}
 	if st.Phase == stashv1beta1.StepFailed && st.Message != "" {
 		out += ": " + lastLine(st.Message)

@@ -97,16 +97,22 @@ func lower(kind string) string {
 	return kind
 }
 
-// stepDuration is how long a step ran, or has run by now; zero before it started.
-func stepDuration(st stashv1beta1.StepStatus, now time.Time) time.Duration {
-	if st.StartTime == nil {
-		return 0
+// stepTime is how long a step ran, or has run by now, in whole seconds
+// ("<1s" for a quick one: update-status often is); "" before it started
+// or, for a running step, when now is zero (no clock to read).
+func stepTime(st stashv1beta1.StepStatus, now time.Time) string {
+	if st.StartTime == nil || (st.FinishTime == nil && now.IsZero()) {
+		return ""
 	}
 	end := now
 	if st.FinishTime != nil {
 		end = st.FinishTime.Time
 	}
-	return end.Sub(st.StartTime.Time).Round(time.Second)
+	d := end.Sub(st.StartTime.Time).Round(time.Second)
+	if d < time.Second {
+		return "<1s"
+	}
+	return d.String()
 }
 
 // finished reports whether a step has an outcome.
