@@ -168,11 +168,12 @@ func (w *waitOptions) created(cn conn, kind, name string, out io.Writer) error {
 	if !w.wait {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(cn.ctx)
+	ctx := cn.ctx
 	if w.timeout > 0 {
-		ctx, cancel = context.WithTimeout(cn.ctx, w.timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.timeout)
+		defer cancel()
 	}
-	defer cancel()
 	s, err := follow(ctx, cn.client, kind, cn.ns, name, out)
 	if err != nil {
 		return err

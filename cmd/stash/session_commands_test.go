@@ -82,13 +82,8 @@ func (w *cliWorld) start(args ...string) (cmd *exec.Cmd, stdout, stderr *syncBuf
 func (w *cliWorld) run(args ...string) (stdout, stderr string, code int) {
 	w.T.Helper()
 	cmd, out, errb := w.start(args...)
-	code = exitCode(w.T, cmd.Wait(), out, errb)
+	code = testenv.ExitCode(w.T, cmd.Wait(), out, errb)
 	return out.String(), errb.String(), code
-}
-
-func exitCode(t *testing.T, err error, out, errb *syncBuffer) int {
-	t.Helper()
-	return testenv.ExitCode(t, err, out, errb)
 }
 
 // newSession waits for a BackupSession the world has not seen yet.
@@ -227,7 +222,7 @@ func TestSessionCommands(t *testing.T) {
 		w.setStatus(failed, "running")
 		w.waitOutput(out, "host-0: step postgres-backup-15-0 Running")
 		w.setStatus(failed, "failed")
-		if code := exitCode(t, cmd.Wait(), out, errb); code != 1 {
+		if code := testenv.ExitCode(t, cmd.Wait(), out, errb); code != 1 {
 			t.Errorf("exit %d, want 1", code)
 		}
 		wantIn(t, "stdout", out.String(), "backupsession "+ns+"/"+failed.Name+" created", "host-0: Job "+failed.Name+"-0",
@@ -269,7 +264,7 @@ func TestSessionCommands(t *testing.T) {
 		cmd, out, errb := w.start("trigger", "db-backup", "--wait", "--namespace", ns, "--kubeconfig", w.kubeconfig)
 		bs := w.newSession()
 		w.setStatus(bs, "succeeded")
-		if code := exitCode(t, cmd.Wait(), out, errb); code != 0 {
+		if code := testenv.ExitCode(t, cmd.Wait(), out, errb); code != 0 {
 			t.Errorf("exit %d, want 0: %s", code, errb)
 		}
 		wantIn(t, "stdout", out.String(), "step update-status-1 Succeeded after 2s", "BackupSession "+ns+"/"+bs.Name+" Succeeded in 11s")
@@ -398,7 +393,7 @@ func TestRestoreCommand(t *testing.T) {
 			t.Errorf("spec %+v", rs.Spec)
 		}
 		w.setStatus(rs, "succeeded")
-		if code := exitCode(t, cmd.Wait(), out, errb); code != 0 {
+		if code := testenv.ExitCode(t, cmd.Wait(), out, errb); code != 0 {
 			t.Errorf("exit %d, want 0: %s", code, errb)
 		}
 		wantIn(t, "stdout", out.String(), "RestoreSession "+ns+"/"+rs.Name+" Succeeded in 11s")

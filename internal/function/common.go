@@ -87,20 +87,18 @@ func (s *Setup) openRepo(ctx context.Context, repo *restic.Repo, initialise bool
 // openWith opens the repository with the backup's own first command: each
 // restic process spends about half a second deriving the key, and most
 // backups find their repository there and unlocked, so a separate open
-// would cost as much again. first runs failing at once on a lock; only
-// when it finds no repository (then it is initialised) or a lock in the
-// way (then the locks of ended pods are removed) does first run again, as
-// before, waiting for what locks remain. It reports whether it initialised
-// the repository. first must leave nothing behind when it fails so: a
-// restic command that cannot open or lock the repository has done nothing.
+// would cost as much again. first runs as withLocksCleared runs a command
+// (at once, then past the locks of ended pods); when it finds no
+// repository, the repository is initialised and first runs again. It
+// reports whether it initialised the repository. first must leave nothing
+// behind when it fails so: a restic command that cannot open or lock the
+// repository has done nothing.
 func (s *Setup) openWith(ctx context.Context, repo *restic.Repo, first func(*restic.Repo) error) (created bool, err error) {
-	err = first(repo.FailingOnLocks())
-	switch {
-	case errors.Is(err, restic.ErrRepositoryNotFound), errors.Is(err, restic.ErrLocked):
-		if created, err = s.openRepo(ctx, repo, true); err != nil {
-			return false, err
-		}
-	default:
+	err = s.withLocksCleared(ctx, repo, first)
+	if !errors.Is(err, restic.ErrRepositoryNotFound) {
+		return false, err
+	}
+	if created, err = s.openRepo(ctx, repo, true); err != nil {
 		return false, err
 	}
 	return created, first(repo)

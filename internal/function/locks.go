@@ -122,8 +122,8 @@ func anyRunning(pod *corev1.Pod) bool {
 	return false
 }
 
-// withLocksCleared runs op, a command that takes the repository's
-// exclusive lock, first failing at once on a lock; when one is in the way
+// withLocksCleared runs op, a command that takes a lock of the repository,
+// first failing at once on a lock; when one is in the way
 // it removes the locks of pods that have ended and runs op again, waiting
 // for what locks remain (another Job's backup that runs).
 func (s *Setup) withLocksCleared(ctx context.Context, repo *restic.Repo, op func(*restic.Repo) error) error {

@@ -6,6 +6,7 @@ package sessionview
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
@@ -85,17 +86,7 @@ func (s Session) Outcome() (reason, message string) {
 }
 
 // ref is "kind/name" as kubectl takes it.
-func (s Session) ref() string { return fmt.Sprintf("%s/%s", lower(s.Kind), s.Name) }
-
-func lower(kind string) string {
-	switch kind {
-	case "BackupSession":
-		return "backupsession"
-	case "RestoreSession":
-		return "restoresession"
-	}
-	return kind
-}
+func (s Session) ref() string { return strings.ToLower(s.Kind) + "/" + s.Name }
 
 // stepTime is how long a step ran, or has run by now, in whole seconds
 // ("<1s" for a quick one: update-status often is); "" before it started

@@ -86,7 +86,7 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	apply(t, ns, readmeYAML(t, "backup.yaml"))
 	// The README's step 4: a backup now, followed to its end.
 	stdout, stderr, code := stashCLI(t, ns, "trigger", "source-postgres-backup", "--wait", "--timeout", "5m")
-	bs := createdSession(t, stdout)
+	bs := created(t, "backupsession", stdout)
 	if code != 0 {
 		diagnose(t, ns, "backupsession", bs)
 		t.Fatalf("stash trigger --wait: exit %d, want 0: %s", code, stderr)
@@ -104,7 +104,7 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	// The README's step 5: the restore from the configuration, followed.
 	stdout, stderr, code = stashCLI(t, ns, "restore", "source-postgres-backup", "--snapshot", "latest",
 		"--target", "appbinding/restored-postgres", "--wait", "--timeout", "5m")
-	rs := createdRestore(t, stdout)
+	rs := created(t, "restoresession", stdout)
 	if code != 0 {
 		diagnose(t, ns, "restoresession", rs)
 		t.Fatalf("stash restore --wait: exit %d, want 0: %s", code, stderr)
@@ -145,14 +145,14 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("stash trigger --wait of the paused configuration: exit %d, want 0: %s", code, stderr)
 		}
-		if st := waitSession(t, ns, "backupsession", createdSession(t, stdout), 5*time.Second); st.Phase != "Succeeded" {
+		if st := waitSession(t, ns, "backupsession", created(t, "backupsession", stdout), 5*time.Second); st.Phase != "Succeeded" {
 			t.Fatalf("stash trigger --wait exited 0 for a session in phase %q", st.Phase)
 		}
 
 		before := resticSnapshots(t, repoDir, "change-me-restic") // README's repository.yaml
 		mustKubectl(t, "", "-n", ns, "delete", "pod", "source-postgres", "--wait=true")
 		stdout, stderr, code = stashCLI(t, ns, "trigger", "source-postgres-backup", "--wait", "--timeout", "5m")
-		bs := createdSession(t, stdout)
+		bs := created(t, "backupsession", stdout)
 		st := waitFinished(t, ns, "backupsession", bs, 5*time.Minute)
 		reason, message := st.condition()
 		if st.Phase != "Failed" || reason != "HostFailed" || !strings.Contains(message, "did not accept a connection") {

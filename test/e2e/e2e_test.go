@@ -220,20 +220,8 @@ func stashCLI(t *testing.T, ns string, args ...string) (stdout, stderr string, c
 	return stdout, stderr, code
 }
 
-// createdSession is the name of the BackupSession `stash trigger` printed
-// it created.
-func createdSession(t *testing.T, stdout string) string {
-	t.Helper()
-	return created(t, "backupsession", stdout)
-}
-
-// createdRestore is the name of the RestoreSession `stash restore` printed
-// it created.
-func createdRestore(t *testing.T, stdout string) string {
-	t.Helper()
-	return created(t, "restoresession", stdout)
-}
-
+// created is the name of the session (kind backupsession or
+// restoresession) that `stash trigger` or `stash restore` printed it created.
 func created(t *testing.T, kind, stdout string) string {
 	t.Helper()
 	for _, line := range strings.Split(stdout, "\n") {
