@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/stash-operator/stash/internal/controller/lifecycle"
+	"github.com/stash-operator/stash/internal/controller/repository"
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/operator"
 	"github.com/stash-operator/stash/internal/version"
@@ -77,6 +78,8 @@ func newOperatorCommand() *cobra.Command {
 	f.IntVar(&o.MaxRunningBackupJobs, "max-running-backup-jobs", operator.DefaultMaxRunningBackupJobs,
 		"how many backup Jobs may run at once in the cluster; later sessions wait in phase Pending, oldest tick first (0: no limit)")
 	f.DurationVar(&o.PodStartTimeout, "pod-start-timeout", lifecycle.DefaultPodStartTimeout, "how long a session's Job may take to start its first step (pod created, scheduled, volumes mounted) before the session fails")
+	f.DurationVar(&o.SnapshotSyncInterval, "snapshot-sync-interval", repository.DefaultSnapshotSyncInterval,
+		"how often each Repository's Snapshot objects are synced besides after each backup and on deletion (0: no Snapshot objects)")
 	f.BoolVar(&develLog, "development-logs", false, "human-readable logs instead of JSON")
 	return cmd
 }

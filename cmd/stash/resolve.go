@@ -143,11 +143,10 @@ func (o *resolveOptions) run(stdout, stderr io.Writer) error {
 		if len(created) > 1 {
 			v = created
 		}
-		out, err = json.MarshalIndent(v, "", "  ")
-		out = append(out, '\n')
+		out, err = marshal("json", v)
 	} else {
 		for i, obj := range created {
-			y, merr := yaml.Marshal(obj)
+			y, merr := marshal("yaml", obj)
 			if merr != nil {
 				return merr
 			}
@@ -220,4 +219,13 @@ func addFile(objs *resolve.Objects, file, namespace string, stderr io.Writer) er
 		}
 	}
 	return nil
+}
+
+// marshal is v as format says: indented JSON with a newline, or YAML.
+func marshal(format string, v any) ([]byte, error) {
+	if format == "json" {
+		b, err := json.MarshalIndent(v, "", "  ")
+		return append(b, '\n'), err
+	}
+	return yaml.Marshal(v)
 }

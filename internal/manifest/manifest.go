@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
+	repositoriesv1alpha1 "github.com/stash-operator/stash/api/repositories/v1alpha1"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 )
@@ -27,7 +28,7 @@ import (
 // AddToScheme registers every kind of our API groups.
 func AddToScheme(s *runtime.Scheme) error {
 	for _, add := range []func(*runtime.Scheme) error{
-		stashv1beta1.AddToScheme, stashv1alpha1.AddToScheme, appcatalogv1alpha1.AddToScheme,
+		stashv1beta1.AddToScheme, stashv1alpha1.AddToScheme, appcatalogv1alpha1.AddToScheme, repositoriesv1alpha1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			return err

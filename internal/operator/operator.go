@@ -43,6 +43,10 @@ type Options struct {
 	// cluster; the sessions beyond it wait in phase Pending, oldest tick
 	// first. Zero: no limit.
 	MaxRunningBackupJobs int
+	// SnapshotSyncInterval is how often each Repository's Snapshot objects
+	// are synced when no backup or deletion asks for it. Zero: the operator
+	// keeps no Snapshot objects (the tests of the other controllers).
+	SnapshotSyncInterval time.Duration
 	// Clock; nil means the real clock (tests inject a fake one).
 	Clock clock.Clock
 }
@@ -82,6 +86,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if err := (&repository.Reconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository controller: %w", err)
+	}
+	if o.SnapshotSyncInterval > 0 {
+		snapshots := &repository.SnapshotReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy,
+			Interval: o.SnapshotSyncInterval}
+		if err := snapshots.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up the Snapshot controller: %w", err)
+		}
 	}
 	if err := (&backupconfiguration.Reconciler{Deps: deps.Deps{Clock: o.Clock}, ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)

@@ -61,6 +61,19 @@ type Snapshot struct {
 	Paths    []string  `json:"paths"`
 	Tags     []string  `json:"tags"`
 	Parent   string    `json:"parent,omitempty"`
+	Tree     string    `json:"tree,omitempty"`
+	Username string    `json:"username,omitempty"`
+	UID      int64     `json:"uid,omitempty"`
+	GID      int64     `json:"gid,omitempty"`
+	// Summary is what the backup that took the snapshot counted; restic
+	// records it since 0.17, so older snapshots have none.
+	Summary *SnapshotSummary `json:"summary,omitempty"`
+}
+
+// SnapshotSummary is the part of a snapshot's recorded summary Stash shows.
+type SnapshotSummary struct {
+	TotalFilesProcessed int64 `json:"total_files_processed"`
+	TotalBytesProcessed int64 `json:"total_bytes_processed"`
 }
 
 // SnapshotFilter narrows Snapshots; empty fields match everything.

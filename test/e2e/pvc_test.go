@@ -88,6 +88,10 @@ func TestPVCBackupRestoreAndRetention(t *testing.T) {
 	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
 	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
 	waitSnapshotCount(t, ns, "local-repo", 1)
+	first := waitSnapshotObjects(t, ns, "local-repo", repoDir)
+	if s := first["local-repo-"+resticSnapshots(t, repoDir, resticPassword)[0]]; s.hostname != "host-0" || s.paths != "/source/data" {
+		t.Fatalf("kubectl get snapshots: %+v, want local-repo-<short id> of host-0 with path /source/data", first)
+	}
 
 	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
 kind: RestoreSession
@@ -118,4 +122,62 @@ spec:
 	if ids := resticSnapshots(t, repoDir, resticPassword); len(ids) != 2 {
 		t.Fatalf("restic lists %d snapshots in the repository (%v), want 2 after keepLast 2", len(ids), ids)
 	}
+	// The snapshot retention forgot goes from kubectl get snapshots too.
+	kept := waitSnapshotObjects(t, ns, "local-repo", repoDir)
+	stashCLI(t, ns, "snapshots", "local-repo")
+
+	// kubectl delete snapshot forgets the snapshot in the repository.
+	oldest := "local-repo-" + resticSnapshots(t, repoDir, resticPassword)[0]
+	if _, ok := kept[oldest]; !ok {
+		t.Fatalf("no Snapshot %s among %v", oldest, kept)
+	}
+	start := time.Now()
+	mustKubectl(t, "", "-n", ns, "delete", "snapshot", oldest, "--timeout=2m")
+	t.Logf("kubectl delete snapshot %s returned after %s", oldest, time.Since(start).Round(100*time.Millisecond))
+	if ids := resticSnapshots(t, repoDir, resticPassword); len(ids) != 1 || "local-repo-"+ids[0] == oldest {
+		t.Fatalf("restic lists %v after kubectl delete snapshot %s", ids, oldest)
+	}
+	waitSnapshotObjects(t, ns, "local-repo", repoDir)
+}
+
+type snapshotObject struct{ hostname, paths string }
+
+// waitSnapshotObjects waits until kubectl get snapshots -l repository=NAME
+// lists exactly the snapshots restic lists in repoDir, and returns them by
+// name.
+func waitSnapshotObjects(t *testing.T, ns, repository, repoDir string) map[string]snapshotObject {
+	t.Helper()
+	var got map[string]snapshotObject
+	last := ""
+	differ := func(ids []string) (bool, error) {
+		if now := fmt.Sprintf("kubectl get snapshots lists %v, restic %v", got, ids); now != last {
+			t.Log(now)
+			last = now
+		}
+		return false, nil
+	}
+	waitFor(t, 90*time.Second, "kubectl get snapshots to list what restic lists", func() (bool, error) {
+		out, err := kubectl(t, "", "-n", ns, "get", "snapshots", "-l", "repository="+repository, "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.status.hostname} {.status.paths[*]}{"\n"}{end}`)
+		if err != nil {
+			return false, err
+		}
+		got = map[string]snapshotObject{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 3 {
+				got[f[0]] = snapshotObject{hostname: f[1], paths: strings.Join(f[2:], " ")}
+			}
+		}
+		ids := resticSnapshots(t, repoDir, resticPassword)
+		if len(got) != len(ids) {
+			return differ(ids)
+		}
+		for _, id := range ids {
+			if _, ok := got[repository+"-"+id]; !ok {
+				return differ(ids)
+			}
+		}
+		return true, nil
+	})
+	return got
 }

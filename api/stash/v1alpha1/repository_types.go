@@ -178,6 +178,11 @@ type RepositoryStatus struct {
 	SnapshotCount int64 `json:"snapshotCount,omitempty"`
 	// +optional
 	SnapshotsRemovedOnLastCleanup int64 `json:"snapshotsRemovedOnLastCleanup,omitempty"`
+	// SnapshotsSyncTime is when the last sync of the Repository's Snapshot
+	// objects (repositories.stash.appscode.com) started: they hold every
+	// snapshot the repository had then.
+	// +optional
+	SnapshotsSyncTime *metav1.Time `json:"snapshotsSyncTime,omitempty"`
 
 	// Deprecated: kept so that Stash v0.8 status objects decode.
 	// +optional
@@ -190,7 +195,7 @@ type RepositoryStatus struct {
 	BackupCount int64 `json:"backupCount,omitempty"`
 
 	// Conditions: Ready (the backend was reachable and the repository opened
-	// on the last backup).
+	// on the last backup), SnapshotsSynced.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

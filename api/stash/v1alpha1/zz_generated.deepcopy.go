@@ -254,6 +254,10 @@ func (in *RepositoryStatus) DeepCopyInto(out *RepositoryStatus) {
 		*out = new(int64)
 		**out = **in
 	}
+	if in.SnapshotsSyncTime != nil {
+		in, out := &in.SnapshotsSyncTime, &out.SnapshotsSyncTime
+		*out = (*in).DeepCopy()
+	}
 	if in.LastSuccessfulBackupTime != nil {
 		in, out := &in.LastSuccessfulBackupTime, &out.LastSuccessfulBackupTime
 		*out = (*in).DeepCopy()

@@ -18,6 +18,18 @@ const (
 	// ConditionWorkloadStopped on a RestoreSession: True while its target
 	// workload is stopped for the restore; its transitions say when.
 	ConditionWorkloadStopped = "WorkloadStopped"
+	// ConditionSnapshotsSynced on a Repository: its Snapshot objects
+	// mirror the repository as of status.snapshotsSyncTime (True), or the
+	// last sync failed (False, the message says why).
+	ConditionSnapshotsSynced = "SnapshotsSynced"
+)
+
+// SnapshotsSyncReason is a reason of a Repository's SnapshotsSynced condition.
+type SnapshotsSyncReason string
+
+const (
+	ReasonSnapshotsSynced    SnapshotsSyncReason = "SnapshotsSynced"
+	ReasonSnapshotSyncFailed SnapshotsSyncReason = "SnapshotSyncFailed"
 )
 
 // WorkloadReason is a reason of a RestoreSession's WorkloadStopped condition.

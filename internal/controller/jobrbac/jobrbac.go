@@ -6,7 +6,9 @@
 // AppBinding and the Secrets it names that allow it (package credentials),
 // by name. Everything else the Job needs (the
 // storage Secret, the target PVC) is mounted by the kubelet, which needs no
-// permission of the pod's account.
+// permission of the pod's account. The Job that syncs a Repository's
+// Snapshot objects gets an account of its own the same way (EnsureAccount,
+// SnapshotRules), owned by the Repository.
 //
 // The objects are owned by the invoker, so that they go when it goes, and
 // are brought back to the wanted state on every call: a Role someone edited
@@ -29,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
+	repositoriesv1alpha1 "github.com/stash-operator/stash/api/repositories/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/naming"
 )
@@ -50,6 +53,7 @@ import (
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods/exec,verbs=create
+// +kubebuilder:rbac:groups=repositories.stash.appscode.com,resources=snapshots,verbs=get;list;watch;create;update;patch;delete
 
 // Grants are what the Jobs of an invoker may touch beyond their sessions.
 type Grants struct {
@@ -84,15 +88,19 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 	if err != nil {
 		return fmt.Errorf("job RBAC for %s/%s: %w", namespace, owner.GetName(), err)
 	}
-	labels := kind.Labels(gvk.Kind, owner.GetName(), nil)
-	meta := func() metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: namespace} }
+	return EnsureAccount(ctx, c, owner, namespace, name, kind.Labels(gvk.Kind, owner.GetName(), nil), Rules(kind, owner.GetName(), g))
+}
 
+// EnsureAccount creates or repairs the ServiceAccount name in namespace,
+// with a Role of that name holding rules bound to it, all labelled with
+// labels and owned by owner.
+func EnsureAccount(ctx context.Context, c client.Client, owner client.Object, namespace, name string, labels map[string]string, rules []rbacv1.PolicyRule) error {
+	meta := func() metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: namespace} }
 	sa := &corev1.ServiceAccount{ObjectMeta: meta()}
 	if err := apply(ctx, c, owner, sa, labels, func() {}); err != nil {
 		return err
 	}
 	role := &rbacv1.Role{ObjectMeta: meta()}
-	rules := Rules(kind, owner.GetName(), g)
 	if err := apply(ctx, c, owner, role, labels, func() { role.Rules = rules }); err != nil {
 		return err
 	}
@@ -105,6 +113,20 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 		binding.RoleRef = roleRef
 		binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: namespace}}
 	})
+}
+
+// SnapshotRules are what the Job that syncs a Repository's Snapshot
+// objects does through the API: it lists, creates, rewrites and deletes
+// the namespace's Snapshots (their names are not known in advance, so the
+// Role cannot name them), and it reads the pods and Jobs that hold the
+// repository's locks before a forget.
+func SnapshotRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{repositoriesv1alpha1.GroupVersion.Group}, Resources: []string{"snapshots"},
+			Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},
+		{APIGroups: []string{corev1.GroupName}, Resources: []string{"pods"}, Verbs: []string{"get"}},
+		{APIGroups: []string{batchv1.GroupName}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
+	}
 }
 
 // Rules is the least a Job needs: update-status reads its session and
