@@ -100,6 +100,13 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 		return err == nil && n >= 1, nil
 	})
 
+	// The README's step 4 lists the snapshots: the Snapshot objects the
+	// operator syncs after each backup.
+	waitFor(t, 90*time.Second, "stash snapshots local-repo to list the dump", func() (bool, error) {
+		stdout, _, code := stashCLI(t, ns, "snapshots", "local-repo")
+		return code == 0 && strings.Contains(stdout, "host-0") && strings.Contains(stdout, "/dumpfile.sql"), nil
+	})
+
 	startPostgres(t, ns, "restored-postgres", strings.ReplaceAll(postgresYAML, "source-postgres", "restored-postgres"))
 	// The README's step 5: the restore from the configuration, followed.
 	stdout, stderr, code = stashCLI(t, ns, "restore", "source-postgres-backup", "--snapshot", "latest",
