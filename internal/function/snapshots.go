@@ -45,30 +45,62 @@ const DefaultSyncWriters = 8
 // anything could not be listed, forgotten or written; what it did stays
 // done, and the next sync does the rest.
 func SyncSnapshots(ctx context.Context, c client.Client, o SyncSnapshotsOptions, stdout io.Writer) error {
+	r, err := o.NewRepo()
+	if err != nil {
+		return err
+	}
+	return o.sync(ctx, c, resticStore{setup: &o.Setup, repo: r}, stdout)
+}
+
+// snapshotStore is where the snapshots are: the restic repository, or in
+// the scale benchmark a list, whose cost is restic's, not the sync's.
+type snapshotStore interface {
+	snapshots(ctx context.Context) ([]restic.Snapshot, error)
+	forget(ctx context.Context, ids []string) error
+}
+
+type resticStore struct {
+	setup *Setup
+	repo  *restic.Repo
+}
+
+func (s resticStore) snapshots(ctx context.Context) ([]restic.Snapshot, error) {
+	snaps, err := s.repo.Snapshots(ctx, restic.SnapshotFilter{})
+	switch {
+	case errors.Is(err, restic.ErrRepositoryNotFound):
+		return nil, nil // nothing was backed up yet: the repository holds no snapshot
+	case err != nil:
+		return nil, fmt.Errorf("list the snapshots in %s: %w", s.repo, err)
+	}
+	return snaps, nil
+}
+
+// forget forgets ids in one restic call (one lock).
+func (s resticStore) forget(ctx context.Context, ids []string) error {
+	return s.setup.withLocksCleared(ctx, s.repo, func(r *restic.Repo) error { return r.ForgetIDs(ctx, ids...) })
+}
+
+func (o *SyncSnapshotsOptions) sync(ctx context.Context, c client.Client, store snapshotStore, stdout io.Writer) error {
 	repo := &stashv1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{
 		Name: o.Repository, Namespace: o.Namespace, UID: types.UID(o.RepositoryUID)}}
 	objects, err := listSnapshotObjects(ctx, c, o.Namespace, o.Repository)
 	if err != nil {
 		return err
 	}
-	r, err := o.NewRepo()
+	snaps, err := store.snapshots(ctx)
 	if err != nil {
 		return err
-	}
-	snaps, err := r.Snapshots(ctx, restic.SnapshotFilter{})
-	switch {
-	case errors.Is(err, restic.ErrRepositoryNotFound):
-		// Nothing was backed up yet: the repository holds no snapshot.
-		snaps = nil
-	case err != nil:
-		return fmt.Errorf("list the snapshots in %s: %w", r, err)
 	}
 	plan := snapshotsync.PlanSync(repo, snaps, objects)
 
 	var errs []error
 	forgot := 0
 	if len(plan.Forget) > 0 {
-		if err := o.forget(ctx, r, plan.Forget); err != nil {
+		ids := make([]string, len(plan.Forget))
+		for i, obj := range plan.Forget {
+			ids[i] = obj.Status.ID
+		}
+		if err := store.forget(ctx, ids); err != nil {
 			errs = append(errs, fmt.Errorf("forget %d deleted snapshot(s): %w", len(plan.Forget), err))
 			errs = append(errs, each(ctx, o.Writers, plan.Forget, func(obj *repositoriesv1alpha1.Snapshot) error {
 				return recordForgetFailure(ctx, c, obj, err)
@@ -99,15 +131,6 @@ func SyncSnapshots(ctx context.Context, c client.Client, o SyncSnapshotsOptions,
 	fmt.Fprintf(stdout, "%d snapshots in Repository %s/%s: %d created, %d rewritten, %d removed (no longer in the repository), %d forgotten\n",
 		len(snaps), o.Namespace, o.Repository, len(plan.Create), len(plan.Update), len(plan.Remove), forgot)
 	return errors.Join(errs...)
-}
-
-// forget forgets the snapshots of objs in one restic call (one lock).
-func (o *SyncSnapshotsOptions) forget(ctx context.Context, r *restic.Repo, objs []*repositoriesv1alpha1.Snapshot) error {
-	ids := make([]string, len(objs))
-	for i, obj := range objs {
-		ids[i] = obj.Status.ID
-	}
-	return o.withLocksCleared(ctx, r, func(r *restic.Repo) error { return r.ForgetIDs(ctx, ids...) })
 }
 
 // recordForgetFailure says on obj why its snapshot is still there.

@@ -87,6 +87,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := (&repository.Reconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository controller: %w", err)
 	}
+	if err := (&repository.RequestReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the Repository request controller: %w", err)
+	}
 	if o.SnapshotSyncInterval > 0 {
 		snapshots := &repository.SnapshotReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy,
 			Interval: o.SnapshotSyncInterval}

@@ -1,6 +1,7 @@
 package snapshotsync
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -131,5 +132,21 @@ func TestObjectHoldsV09Fields(t *testing.T) {
 	long := snap("cccccccc33333333", "a host name that is no label value")
 	if _, ok := Object(repo, long, "x").Labels["hostname"]; ok {
 		t.Error("a host name that is not a label value was put in a label")
+	}
+}
+
+// BenchmarkPlanSync10000: the plan of a sync of a mirrored repository of
+// 10,000 snapshots, which every sync makes.
+func BenchmarkPlanSync10000(b *testing.B) {
+	snaps := make([]restic.Snapshot, 10000)
+	objects := make([]repositoriesv1alpha1.Snapshot, len(snaps))
+	for i := range snaps {
+		snaps[i] = snap(fmt.Sprintf("%08x%08x", i, i), "host-0")
+		objects[i] = mirrored(snaps[i], "local-repo-"+snaps[i].ShortID)
+	}
+	for b.Loop() {
+		if p := PlanSync(repo, snaps, objects); !p.Empty() {
+			b.Fatal("a sync of a mirrored repository plans writes")
+		}
 	}
 }

@@ -103,6 +103,21 @@ func (r RepositoryReport) measured() bool {
 	return r.SizeBytes != nil || r.Size != "" || r.SnapshotCount != 0
 }
 
+// RecordCheck records in a Repository's status that a restic check at now
+// found the repository ok, or found errors; by names what ran the check,
+// whose log has restic's findings.
+func RecordCheck(st *stashv1alpha1.RepositoryStatus, ok bool, by string, now time.Time) {
+	t := metav1.NewTime(now)
+	st.Integrity = &ok
+	st.LastIntegrityCheckTime = &t
+	reason, status, msg := stashv1beta1.ReasonCheckPassed, metav1.ConditionTrue, "restic check found no errors"
+	if !ok {
+		reason, status, msg = stashv1beta1.ReasonCheckFailed, metav1.ConditionFalse,
+			"restic check found errors in the repository: see "+by+"'s log, and repair it (restic repair index, restic repair snapshots) before relying on it"
+	}
+	conditions.Set(&st.Conditions, st.ObservedGeneration, stashv1beta1.ConditionIntegrityVerified, status, string(reason), msg, now)
+}
+
 // ApplyRepositoryReport records a successful backup at now in a Repository's
 // status. A backup that did not measure adds what it wrote to the last
 // measurement; without one in bytes (a status Stash wrote), the size stays
@@ -114,15 +129,7 @@ func ApplyRepositoryReport(st *stashv1alpha1.RepositoryStatus, r RepositoryRepor
 	}
 	st.LastBackupTime = &t
 	if r.Integrity != nil {
-		v := *r.Integrity
-		st.Integrity = &v
-		st.LastIntegrityCheckTime = &t
-		reason, status, msg := stashv1beta1.ReasonCheckPassed, metav1.ConditionTrue, "restic check found no errors"
-		if !v {
-			reason, status, msg = stashv1beta1.ReasonCheckFailed, metav1.ConditionFalse,
-				"restic check found errors in the repository: see the backup's log, and repair it (restic repair index, restic repair snapshots) before relying on it"
-		}
-		conditions.Set(&st.Conditions, st.ObservedGeneration, stashv1beta1.ConditionIntegrityVerified, status, string(reason), msg, now)
+		RecordCheck(st, *r.Integrity, "the backup", now)
 	}
 	if r.Pruned {
 		st.LastPruneTime = &t

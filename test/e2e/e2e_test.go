@@ -50,6 +50,10 @@ var kubectlPath = func() string {
 	return filepath.Join(cacheDir(), "bin", "kubectl")
 }()
 
+// sessionJobs selects the Jobs of sessions, and their pods: not those of a
+// Repository (the sync of its Snapshot objects, unlock, check).
+const sessionJobs = "stash.appscode.com/invoker-kind"
+
 func repoRoot(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))

@@ -129,10 +129,10 @@ func TestMissingImageFailsTheSession(t *testing.T) {
 	t.Logf("Failed as it should: %s", message)
 	// The Job is stopped, so its pod does not stay behind, retrying the pull.
 	waitFor(t, 90*time.Second, "the failed session's pod to be gone", func() (bool, error) {
-		pods := mustKubectl(t, "", "-n", ns, "get", "pods", "-l", "job-name", "-o", "jsonpath={.items[*].metadata.name}")
+		pods := mustKubectl(t, "", "-n", ns, "get", "pods", "-l", sessionJobs, "-o", "jsonpath={.items[*].metadata.name}")
 		return strings.TrimSpace(pods) == "", nil
 	})
-	if suspended := mustKubectl(t, "", "-n", ns, "get", "jobs", "-o", "jsonpath={.items[*].spec.suspend}"); suspended != "true" {
+	if suspended := mustKubectl(t, "", "-n", ns, "get", "jobs", "-l", sessionJobs, "-o", "jsonpath={.items[*].spec.suspend}"); suspended != "true" {
 		t.Errorf("Job spec.suspend %q, want true (one Job, stopped)", suspended)
 	}
 }
@@ -166,11 +166,11 @@ func TestOperatorRestartDuringBackup(t *testing.T) {
 
 	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
 	t.Logf("backup %s Succeeded in %s after the operator was replaced", bs, st.SessionDuration)
-	if jobs := strings.Fields(mustKubectl(t, "", "-n", ns, "get", "jobs", "-o", "jsonpath={.items[*].metadata.name}")); len(jobs) != 1 {
-		t.Errorf("%d Jobs in the namespace (%v), want exactly 1", len(jobs), jobs)
+	if jobs := strings.Fields(mustKubectl(t, "", "-n", ns, "get", "jobs", "-l", sessionJobs, "-o", "jsonpath={.items[*].metadata.name}")); len(jobs) != 1 {
+		t.Errorf("%d backup Jobs in the namespace (%v), want exactly 1", len(jobs), jobs)
 	}
-	if pods := strings.Fields(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", "job-name", "-o", "jsonpath={.items[*].metadata.name}")); len(pods) != 1 {
-		t.Errorf("%d Job pods in the namespace (%v), want exactly 1", len(pods), pods)
+	if pods := strings.Fields(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", sessionJobs, "-o", "jsonpath={.items[*].metadata.name}")); len(pods) != 1 {
+		t.Errorf("%d backup Job pods in the namespace (%v), want exactly 1", len(pods), pods)
 	}
 	if ids := resticSnapshots(t, repoDir, resticPassword); len(ids) != 1 {
 		t.Errorf("restic lists %d snapshots (%v), want 1: the backup ran more than once", len(ids), ids)

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -45,7 +47,7 @@ spec:
 		`Secret "forgotten-secret" (volume "secret-volume") does not exist in namespace `+ns)
 	t.Logf("Failed %s after the session was created: %s", time.Since(start).Round(time.Second), message)
 	waitFor(t, 60*time.Second, "the Job stopped", func() (bool, error) {
-		return mustKubectl(t, "", "-n", ns, "get", "jobs", "-o", "jsonpath={.items[*].spec.suspend}") == "true", nil
+		return mustKubectl(t, "", "-n", ns, "get", "jobs", "-l", sessionJobs, "-o", "jsonpath={.items[*].spec.suspend}") == "true", nil
 	})
 }
 
@@ -65,7 +67,7 @@ func TestKilledBackupThenAGoodOne(t *testing.T) {
 	waitFor(t, 3*time.Minute, "restic to run in the backup's pod", func() (bool, error) {
 		return jsonpath(t, ns, "backupsession", bs, ".status.steps[0].phase") == "Running", nil
 	})
-	pod := strings.TrimSpace(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", "job-name", "-o", "jsonpath={.items[0].metadata.name}"))
+	pod := strings.TrimSpace(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", sessionJobs, "-o", "jsonpath={.items[0].metadata.name}"))
 	// restic's backup, not the commands before it. The container's first
 	// process (stash) cannot be killed from inside its PID namespace;
 	// restic, its child, can.
@@ -104,4 +106,81 @@ func writeLargeFile(t *testing.T, p string, size int64) {
 	if err := f.Close(); err != nil {
 		t.Fatal(fmt.Errorf("write %s: %w", p, err))
 	}
+}
+
+// A backup Job whose pod is killed outright (its first process, stash, by
+// SIGKILL from the node, so the kernel kills restic too and nobody removes
+// its lock) leaves its lock in the repository; `stash unlock` removes it,
+// because the lock's pod has ended, and `stash check` then finds the
+// repository sound.
+func TestUnlockClearsTheLockOfAKilledJob(t *testing.T) {
+	t.Parallel()
+	ns := setUp(t, "unlock")
+	dir := pvcWithData(t, ns, "source", true)
+	writeLargeFile(t, filepath.Join(dir, "large.bin"), 768<<20) // long enough to be killed midway
+	repoDir := localRepository(t, ns, "local-repo")
+	apply(t, ns, pvcBackupConfiguration("data-backup", "source", "local-repo", 2))
+
+	bs := triggerBackup(t, ns, "data-backup")
+	waitFor(t, 3*time.Minute, "restic to lock the repository", func() (bool, error) {
+		if jsonpath(t, ns, "backupsession", bs, ".status.steps[0].phase") != "Running" {
+			return false, nil
+		}
+		return len(strings.Fields(string(restic(t, repoDir, resticPassword, "list", "locks")))) > 0, nil
+	})
+	pod := strings.TrimSpace(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", sessionJobs, "-o", "jsonpath={.items[0].metadata.name}"))
+	uid := jsonpath(t, ns, "pod", pod, ".metadata.uid")
+	killed := killContainerInit(t, uid, "stash")
+	t.Logf("killed stash (pid %d) of pod %s", killed, pod)
+	if st := waitFinished(t, ns, "backupsession", bs, 3*time.Minute); st.Phase != "Failed" {
+		t.Fatalf("the killed backup is %s, want Failed", st.Phase)
+	}
+	locks := strings.Fields(string(restic(t, repoDir, resticPassword, "list", "locks")))
+	if len(locks) == 0 {
+		t.Fatal("the killed Job left no lock: nothing for stash unlock to do")
+	}
+
+	stdout, stderr, code := stashCLI(t, ns, "unlock", "local-repo", "--timeout", "3m")
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("removed %d lock(s)", len(locks))) || !strings.Contains(stdout, pod) ||
+		!strings.Contains(stdout, "its pod has ended") {
+		t.Fatalf("stash unlock: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if left := strings.Fields(string(restic(t, repoDir, resticPassword, "list", "locks"))); len(left) != 0 {
+		t.Fatalf("restic lists locks %v after stash unlock", left)
+	}
+	stdout, stderr, code = stashCLI(t, ns, "check", "local-repo", "--timeout", "3m")
+	if code != 0 || !strings.Contains(stdout, "restic check found no errors") {
+		t.Fatalf("stash check: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := jsonpath(t, ns, "repository", "local-repo", ".status.integrity"); got != "true" {
+		t.Fatalf("Repository status.integrity %q after stash check, want true", got)
+	}
+}
+
+// killContainerInit kills with SIGKILL, from the node (this machine), the
+// process named name of the pod with uid: found by the pod's cgroup.
+func killContainerInit(t *testing.T, uid, name string) int {
+	t.Helper()
+	ids := []string{uid, strings.ReplaceAll(uid, "-", "_")} // as the cgroupfs and systemd drivers write it
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		comm, err := os.ReadFile(filepath.Join(p, "comm"))
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
+		}
+		cg, err := os.ReadFile(filepath.Join(p, "cgroup"))
+		if err != nil || !strings.Contains(string(cg), ids[0]) && !strings.Contains(string(cg), ids[1]) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(p))
+		if err != nil {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", pid, err)
+		}
+		return pid
+	}
+	t.Fatalf("no process %s in a cgroup of pod %s", name, uid)
+	return 0
 }

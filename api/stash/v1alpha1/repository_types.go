@@ -178,6 +178,15 @@ type RepositoryStatus struct {
 	SnapshotCount int64 `json:"snapshotCount,omitempty"`
 	// +optional
 	SnapshotsRemovedOnLastCleanup int64 `json:"snapshotsRemovedOnLastCleanup,omitempty"`
+	// LastUnlock is the outcome of the last `stash unlock` (annotation
+	// stash.appscode.com/unlock).
+	// +optional
+	LastUnlock *RepositoryOperation `json:"lastUnlock,omitempty"`
+	// LastCheck is the outcome of the last `stash check` (annotation
+	// stash.appscode.com/check); a backup's own checks are in integrity and
+	// lastIntegrityCheckTime, which a requested check updates too.
+	// +optional
+	LastCheck *RepositoryOperation `json:"lastCheck,omitempty"`
 	// SnapshotsSyncTime is when the last sync of the Repository's Snapshot
 	// objects (repositories.stash.appscode.com) started: they hold every
 	// snapshot the repository had then.
@@ -201,6 +210,40 @@ type RepositoryStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// Annotations that ask the operator to run an operation on a Repository's
+// data in a Job (stash unlock, stash check). The value names the request;
+// the outcome is recorded under the same name in status.lastUnlock or
+// status.lastCheck, so that setting the value again runs it again.
+const (
+	UnlockAnnotation = "stash.appscode.com/unlock"
+	// UnlockForceAnnotation "true" removes the locks even of holders that
+	// still run (or that nobody can tell).
+	UnlockForceAnnotation = "stash.appscode.com/unlock-force"
+	CheckAnnotation       = "stash.appscode.com/check"
+	// CheckReadDataSubsetAnnotation is restic check's --read-data-subset
+	// (e.g. "10%"): that part of the data is read and verified too.
+	CheckReadDataSubsetAnnotation = "stash.appscode.com/check-read-data-subset"
+)
+
+// RepositoryOperation is the outcome of an operation asked for by an
+// annotation.
+type RepositoryOperation struct {
+	// Request is the annotation's value this outcome answers.
+	Request string `json:"request"`
+	// Phase: Succeeded or Failed.
+	Phase string `json:"phase"`
+	// +optional
+	Message string `json:"message,omitempty"`
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+}
+
+// The phases of a RepositoryOperation.
+const (
+	OperationSucceeded = "Succeeded"
+	OperationFailed    = "Failed"
+)
 
 // RepositoryList is a list of Repositories.
 // +kubebuilder:object:root=true

@@ -24,6 +24,12 @@ const (
 	ConditionSnapshotsSynced = "SnapshotsSynced"
 )
 
+// RequestReason is the reason of the Event of a Repository request (stash
+// unlock, stash check) that got no Job, or whose Job failed.
+type RequestReason string
+
+const ReasonRequestFailed RequestReason = "RequestFailed"
+
 // SnapshotsSyncReason is a reason of a Repository's SnapshotsSynced condition.
 type SnapshotsSyncReason string
 

@@ -6,9 +6,10 @@
 // AppBinding and the Secrets it names that allow it (package credentials),
 // by name. Everything else the Job needs (the
 // storage Secret, the target PVC) is mounted by the kubelet, which needs no
-// permission of the pod's account. The Job that syncs a Repository's
-// Snapshot objects gets an account of its own the same way (EnsureAccount,
-// SnapshotRules), owned by the Repository.
+// permission of the pod's account. The Jobs that work on a whole
+// repository (the sync of its Snapshot objects, unlock, check) share an
+// account of the Repository's, made the same way (EnsureAccount,
+// RepositoryRules) and owned by it.
 //
 // The objects are owned by the invoker, so that they go when it goes, and
 // are brought back to the wanted state on every call: a Role someone edited
@@ -115,15 +116,19 @@ func EnsureAccount(ctx context.Context, c client.Client, owner client.Object, na
 	})
 }
 
-// SnapshotRules are what the Job that syncs a Repository's Snapshot
-// objects does through the API: it lists, creates, rewrites and deletes
-// the namespace's Snapshots (their names are not known in advance, so the
-// Role cannot name them), and it reads the pods and Jobs that hold the
-// repository's locks before a forget.
-func SnapshotRules() []rbacv1.PolicyRule {
+// RepositoryRules are what the Jobs that work on a whole repository do
+// through the API: the sync of its Snapshot objects lists, creates,
+// rewrites and deletes the namespace's Snapshots (their names are not known
+// in advance, so the Role cannot name them); unlock and check record their
+// outcome in the status of repository (by name); and all read the pods and
+// Jobs that hold the repository's locks.
+func RepositoryRules(repository string) []rbacv1.PolicyRule {
+	stash := stashv1beta1.GroupVersion.Group
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{repositoriesv1alpha1.GroupVersion.Group}, Resources: []string{"snapshots"},
 			Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},
+		{APIGroups: []string{stash}, Resources: []string{"repositories"}, ResourceNames: []string{repository}, Verbs: []string{"get"}},
+		{APIGroups: []string{stash}, Resources: []string{"repositories/status"}, ResourceNames: []string{repository}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{corev1.GroupName}, Resources: []string{"pods"}, Verbs: []string{"get"}},
 		{APIGroups: []string{batchv1.GroupName}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 	}

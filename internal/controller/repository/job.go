@@ -1,6 +1,9 @@
 package repository
 
 import (
+	"fmt"
+	"time"
+
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,8 +33,11 @@ func WipeOutJob(repo *stashv1alpha1.Repository, image string, pullPolicy corev1.
 // SnapshotsJobName is the Job that syncs a Repository's Snapshot objects.
 func SnapshotsJobName(repository string) string { return naming.Join("stash-snapshots", repository) }
 
-// SnapshotsJob runs `stash sync-snapshots` for repo under the account
-// SnapshotsAccount makes, which may write the namespace's Snapshots.
+// AccountName is the ServiceAccount of the Jobs that work on the whole
+// repository and talk to the API server (jobrbac.RepositoryRules).
+func AccountName(repository string) string { return naming.Join("stash-repository", repository) }
+
+// SnapshotsJob runs `stash sync-snapshots` for repo under AccountName.
 func SnapshotsJob(repo *stashv1alpha1.Repository, image string, pullPolicy corev1.PullPolicy) (*batchv1.Job, error) {
 	return repositoryJob(repo, repositoryCommand{
 		name: SnapshotsJobName(repo.Name), component: "stash-snapshots", command: "sync-snapshots",
@@ -39,8 +45,20 @@ func SnapshotsJob(repo *stashv1alpha1.Repository, image string, pullPolicy corev
 		// A failure is recorded and retried with a back-off by the
 		// operator (snapshotsync.Due), with the failed pod's log kept.
 		backoffLimit:   0,
-		serviceAccount: SnapshotsJobName(repo.Name),
+		deadline:       SnapshotsJobDeadline,
+		serviceAccount: AccountName(repo.Name),
 	}, image, pullPolicy)
+}
+
+// SnapshotsJobDeadline bounds a sync: a first sync of 10,000 snapshots
+// takes minutes, one whose pod cannot start would wait forever.
+const SnapshotsJobDeadline = 30 * time.Minute
+
+func activeDeadline(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	return ptr.To(int64(d.Seconds()))
 }
 
 // repositoryCommand is a stash command that works on a whole repository.
@@ -48,6 +66,9 @@ type repositoryCommand struct {
 	name, component, command string
 	args                     []string
 	backoffLimit             int32
+	// deadline, when set, fails the Job after that long (a pod that cannot
+	// start, say its Secret is missing, would otherwise wait forever).
+	deadline time.Duration
 	// serviceAccount, when set, is the pod's account (it talks to the API
 	// server); without one the pod gets no token.
 	serviceAccount string
@@ -92,7 +113,8 @@ func repositoryJob(repo *stashv1alpha1.Repository, c repositoryCommand, image st
 			}},
 		},
 		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To(c.backoffLimit),
+			BackoffLimit:          ptr.To(c.backoffLimit),
+			ActiveDeadlineSeconds: activeDeadline(c.deadline),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
@@ -109,4 +131,68 @@ func repositoryJob(repo *stashv1alpha1.Repository, c repositoryCommand, image st
 			},
 		},
 	}, nil
+}
+
+// RequestAnnotation on a Job says which request (the value of the
+// Repository's annotation) it answers.
+const RequestAnnotation = "stash.appscode.com/request"
+
+// Operation is something a Repository's annotation asks for: a Job runs
+// it and records its outcome in the Repository's status.
+type Operation struct {
+	// Annotation names the request.
+	Annotation string
+	// Name of the operation, also its Job's prefix (stash-<name>-<repository>).
+	Name    string
+	command string
+	// deadline of its Job: none for a check, which reads as much data as
+	// it is asked to.
+	deadline time.Duration
+	// args from the Repository's other annotations.
+	args func(annotations map[string]string) []string
+	// Outcome is where the status records the last one.
+	Outcome func(st *stashv1alpha1.RepositoryStatus) **stashv1alpha1.RepositoryOperation
+}
+
+// Operations are unlock (stash unlock) and check (stash check).
+var Operations = []Operation{
+	{
+		Annotation: stashv1alpha1.UnlockAnnotation, Name: "unlock", command: "unlock-repository", deadline: 10 * time.Minute,
+		args: func(a map[string]string) []string {
+			return []string{"--force=" + fmt.Sprint(a[stashv1alpha1.UnlockForceAnnotation] == "true")}
+		},
+		Outcome: func(st *stashv1alpha1.RepositoryStatus) **stashv1alpha1.RepositoryOperation { return &st.LastUnlock },
+	},
+	{
+		Annotation: stashv1alpha1.CheckAnnotation, Name: "check", command: "check-repository",
+		args: func(a map[string]string) []string {
+			return []string{"--read-data-subset=" + a[stashv1alpha1.CheckReadDataSubsetAnnotation]}
+		},
+		Outcome: func(st *stashv1alpha1.RepositoryStatus) **stashv1alpha1.RepositoryOperation { return &st.LastCheck },
+	},
+}
+
+// JobName is the Job of op on repository.
+func (op Operation) JobName(repository string) string {
+	return naming.Join("stash-"+op.Name, repository)
+}
+
+// Job runs op for the request repo's annotation names, under AccountName.
+func (op Operation) Job(repo *stashv1alpha1.Repository, image string, pullPolicy corev1.PullPolicy) (*batchv1.Job, error) {
+	request := repo.Annotations[op.Annotation]
+	job, err := repositoryJob(repo, repositoryCommand{
+		name: op.JobName(repo.Name), component: "stash-" + op.Name, command: op.command,
+		args: append([]string{"--namespace=" + repo.Namespace, "--repository=" + repo.Name, "--request=" + request},
+			op.args(repo.Annotations)...),
+		// The command records its outcome, also a failed one; a Job that
+		// fails could not, and the operator records that instead.
+		backoffLimit:   0,
+		deadline:       op.deadline,
+		serviceAccount: AccountName(repo.Name),
+	}, image, pullPolicy)
+	if err != nil {
+		return nil, err
+	}
+	job.Annotations = map[string]string{RequestAnnotation: request}
+	return job, nil
 }

@@ -218,12 +218,18 @@ func (r *SnapshotReconciler) startSync(ctx context.Context, repo *stashv1alpha1.
 	if refusal != "" {
 		return r.syncRefused(ctx, repo, "cannot sync the Snapshot objects: "+refusal)
 	}
-	labels := map[string]string{naming.ManagedByLabel: naming.ManagedByStash, naming.ComponentLabel: "stash-snapshots"}
-	if err := jobrbac.EnsureAccount(ctx, jobrbac.DirectClient(r.Client, r.APIReader), repo, repo.Namespace,
-		job.Spec.Template.Spec.ServiceAccountName, labels, jobrbac.SnapshotRules()); err != nil {
+	return createWithAccount(ctx, r.Deps, repo, job)
+}
+
+// createWithAccount creates job, one of repo's Jobs that run under
+// AccountName, after making sure of that account.
+func createWithAccount(ctx context.Context, d deps.Deps, repo *stashv1alpha1.Repository, job *batchv1.Job) error {
+	labels := map[string]string{naming.ManagedByLabel: naming.ManagedByStash, naming.ComponentLabel: "stash-repository"}
+	if err := jobrbac.EnsureAccount(ctx, jobrbac.DirectClient(d.Client, d.APIReader), repo, repo.Namespace,
+		AccountName(repo.Name), labels, jobrbac.RepositoryRules(repo.Name)); err != nil {
 		return err
 	}
-	if err := r.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := d.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create Job %s/%s: %w", job.Namespace, job.Name, err)
 	}
 	return nil

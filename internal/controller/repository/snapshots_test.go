@@ -98,10 +98,10 @@ func TestSnapshotSyncRunsAfterBackupsAndDeletions(t *testing.T) {
 		"--repository=repo", "--repository-uid="+string(repo.UID)); err != nil {
 		t.Errorf("sync Job args: %v", err)
 	}
-	if pod := job.Spec.Template.Spec; pod.ServiceAccountName != SnapshotsJobName("repo") || !*pod.AutomountServiceAccountToken {
+	if pod := job.Spec.Template.Spec; pod.ServiceAccountName != AccountName("repo") || !*pod.AutomountServiceAccountToken {
 		t.Errorf("sync Job runs as %q (token %v), want its own account", pod.ServiceAccountName, *pod.AutomountServiceAccountToken)
 	}
-	e.CheckAccount(SnapshotsJobName("repo"), repo, jobrbac.SnapshotRules())
+	e.CheckAccount(AccountName("repo"), repo, jobrbac.RepositoryRules("repo"))
 
 	t.Run("a sync that ended is recorded and its Job goes", func(t *testing.T) {
 		e := e.With(t)
