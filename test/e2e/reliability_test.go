@@ -126,6 +126,9 @@ func TestUnlockClearsTheLockOfAKilledJob(t *testing.T) {
 		if jsonpath(t, ns, "backupsession", bs, ".status.steps[0].phase") != "Running" {
 			return false, nil
 		}
+		if _, err := os.Stat(filepath.Join(repoDir, "config")); err != nil {
+			return false, nil // not initialised yet
+		}
 		return len(strings.Fields(string(restic(t, repoDir, resticPassword, "list", "locks")))) > 0, nil
 	})
 	pod := strings.TrimSpace(mustKubectl(t, "", "-n", ns, "get", "pods", "-l", sessionJobs, "-o", "jsonpath={.items[0].metadata.name}"))
