@@ -10,19 +10,21 @@ help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: generate
-generate: ## Regenerate deepcopy code and the CRDs in config/crd/bases.
+generate: ## Regenerate deepcopy code, the CRDs and RBAC in config/, and the chart's copies of them.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=stash-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
+	bash hack/gen-chart.sh
 
 .PHONY: verify
 verify: ## Regenerate and fail if anything generated differs from the tree (CI runs it).
-	@snapshot=$$(mktemp -d) && cp -a api config go.mod go.sum "$$snapshot"/ && \
+	@snapshot=$$(mktemp -d) && cp -a api config charts go.mod go.sum "$$snapshot"/ && \
 	  $(MAKE) --no-print-directory generate >/dev/null && go mod tidy && \
 	  if ! diff -r -q "$$snapshot/api" api >/dev/null || ! diff -r -q "$$snapshot/config" config >/dev/null || \
+	     ! diff -r -q "$$snapshot/charts" charts >/dev/null || \
 	     ! diff -q "$$snapshot/go.mod" go.mod >/dev/null || ! diff -q "$$snapshot/go.sum" go.sum >/dev/null; then \
 	    echo "generated files were out of date (now regenerated; review and commit):"; \
-	    diff -r -u "$$snapshot/api" api | head -40; diff -r -q "$$snapshot/config" config; diff -u "$$snapshot/go.mod" go.mod; \
+	    diff -r -u "$$snapshot/api" api | head -40; diff -r -q "$$snapshot/config" config; diff -r -q "$$snapshot/charts" charts; diff -u "$$snapshot/go.mod" go.mod; \
 	    rm -rf "$$snapshot"; exit 1; fi; rm -rf "$$snapshot"; echo "verify: generated code, CRDs and go.mod are up to date"
 
 .PHONY: build

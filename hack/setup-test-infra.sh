@@ -5,7 +5,7 @@
 #   STASH_CI_CACHE  cache root (default /var/cache/stash-ci)
 #   TIERS           any of: lint envtest data cluster (default: all four)
 #     lint     shellcheck (make lint)
-#     envtest  kube-apiserver + etcd (controller tests)
+#     envtest  kube-apiserver + etcd (controller tests), helm (chart tests)
 #     data     restic, versitygw (S3), PostgreSQL 15, MariaDB 10.11 (data-plane tests)
 #     cluster  + kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
 #              Rancher's local-path-provisioner,
@@ -74,7 +74,7 @@ if has envtest || has cluster; then
   ln -sfn "etcd-$ETCD_VERSION" "$k8s_dir/etcd"
 fi
 
-# ---- Tools: restic and the S3 server, one file per version.
+# ---- Tools: restic, the S3 server and helm, one file per version.
 bin_dir="$cache/bin"
 mkdir -p "$bin_dir"
 go_install() { # name version package
@@ -93,6 +93,10 @@ if has data || has cluster; then
 fi
 if has data; then
   go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw
+fi
+if has envtest || has cluster; then
+  # The chart's tests (lint, template) and its install in e2e.
+  go_install helm "$HELM_VERSION" helm.sh/helm/v4/cmd/helm
 fi
 if has cluster; then
   # The cluster's dynamic volume provisioner, as a user's cluster has one.

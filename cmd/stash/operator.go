@@ -24,7 +24,7 @@ func newOperatorCommand() *cobra.Command {
 	var (
 		kubeconfig, metricsAddr, metricsCertDir string
 		probeAddr, pullPolicy                   string
-		leaderElect, develLog                   bool
+		leaderElect, develLog, installCatalog   bool
 		o                                       operator.Options
 	)
 	cmd := &cobra.Command{
@@ -33,6 +33,7 @@ func newOperatorCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.UseDevMode(develLog)))
+			o.SkipCatalog = !installCatalog
 			switch p := corev1.PullPolicy(pullPolicy); p {
 			case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 				o.JobImagePullPolicy = p
@@ -80,6 +81,7 @@ func newOperatorCommand() *cobra.Command {
 	f.DurationVar(&o.PodStartTimeout, "pod-start-timeout", lifecycle.DefaultPodStartTimeout, "how long a session's Job may take to start its first step (pod created, scheduled, volumes mounted) before the session fails")
 	f.DurationVar(&o.SnapshotSyncInterval, "snapshot-sync-interval", repository.DefaultSnapshotSyncInterval,
 		"how often each Repository's Snapshot objects are synced besides after each backup and on deletion (0: no Snapshot objects)")
+	f.BoolVar(&installCatalog, "install-catalog", true, "install the default catalog of Functions and Tasks, and keep it up to date")
 	f.BoolVar(&develLog, "development-logs", false, "human-readable logs instead of JSON")
 	return cmd
 }

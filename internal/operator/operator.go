@@ -47,6 +47,9 @@ type Options struct {
 	// are synced when no backup or deletion asks for it. Zero: the operator
 	// keeps no Snapshot objects (the tests of the other controllers).
 	SnapshotSyncInterval time.Duration
+	// SkipCatalog: do not install the default catalog (the cluster's
+	// administrator installs Functions and Tasks).
+	SkipCatalog bool
 	// Clock; nil means the real clock (tests inject a fake one).
 	Clock clock.Clock
 }
@@ -81,8 +84,10 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		o.Clock = clock.RealClock{}
 	}
 	resolveOpts := resolve.Options{Image: o.Image, ImagePullPolicy: o.JobImagePullPolicy}
-	if err := mgr.Add(&catalogsetup.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
-		return fmt.Errorf("add the catalog installer: %w", err)
+	if !o.SkipCatalog {
+		if err := mgr.Add(&catalogsetup.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
+			return fmt.Errorf("add the catalog installer: %w", err)
+		}
 	}
 	if err := (&repository.Reconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository controller: %w", err)

@@ -2,8 +2,9 @@
 
 // Package e2e runs backup and restore scenarios against a real cluster: the
 // single-node cluster of hack/local-cluster.sh, on this machine, with the
-// images of hack/build-images.sh imported. It installs config/default (as
-// `kubectl apply --server-side -k` does) and works in a namespace of its own.
+// images of hack/build-images.sh imported. It installs the operator from the
+// Helm chart (charts/stash, equal to config/default by test/chart) and works
+// in a namespace of its own.
 //
 //	TIERS=cluster bash hack/setup-test-infra.sh
 //	eval "export $(bash hack/local-cluster.sh up | grep '^KUBECONFIG=')"
@@ -101,7 +102,7 @@ var operator struct {
 	installed bool
 }
 
-// installOperator applies config/default once per run and waits for the
+// installOperator installs the chart once per run and waits for the
 // operator and the catalog it installs.
 func installOperator(t *testing.T) {
 	t.Helper()
@@ -110,7 +111,16 @@ func installOperator(t *testing.T) {
 	if operator.installed {
 		return
 	}
-	mustKubectl(t, "", "apply", "--server-side", "--force-conflicts", "-k", filepath.Join(repoRoot(t), "config", "default"))
+	// From the chart, as the README installs it: the CRDs first (helm
+	// installs a chart's CRDs once and never upgrades them), then the
+	// release, taking over what an earlier run applied with kubectl.
+	chart := filepath.Join(repoRoot(t), "charts", "stash")
+	mustKubectl(t, "", "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(chart, "crds"))
+	helm := exec.Command(filepath.Join(cacheDir(), "bin", "helm"), "upgrade", "--install", "stash", chart,
+		"--namespace", "stash-system", "--create-namespace", "--take-ownership", "--wait", "--timeout", "3m")
+	if out, err := helm.CombinedOutput(); err != nil {
+		t.Fatalf("helm upgrade --install: %v\n%s", err, out)
+	}
 	// A rebuilt stash:latest is only picked up by a new pod.
 	mustKubectl(t, "", "-n", "stash-system", "rollout", "restart", "deployment/stash-operator")
 	mustKubectl(t, "", "-n", "stash-system", "rollout", "status", "deployment/stash-operator", "--timeout=180s")
