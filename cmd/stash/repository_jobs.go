@@ -45,8 +45,10 @@ command exits non-zero only when it cannot record it.`,
 			if err != nil {
 				return err
 			}
+			ctx, stop := dataPlaneContext(cmd) // SIGTERM stops restic cleanly
+			defer stop()
 			o.SetLog(cmd.ErrOrStderr())
-			return run(cmd.Context(), c, o, cmd.OutOrStdout())
+			return run(ctx, c, o, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()

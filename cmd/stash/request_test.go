@@ -34,7 +34,9 @@ func TestUnlockAndCheckCommands(t *testing.T) {
 		})
 		return repo.Annotations
 	}
-	for name, tc := range map[string]struct {
+	// In order: a plain unlock after --force must not force.
+	for _, tc := range []struct {
+		name           string
 		args           []string
 		op             repository.Operation
 		phase, message string
@@ -42,18 +44,18 @@ func TestUnlockAndCheckCommands(t *testing.T) {
 		annotation     string // and its value, among the Repository's
 		value          string
 	}{
-		"unlock": {args: []string{"unlock", "repo"}, op: repository.Operations[0], phase: "Succeeded",
+		{name: "unlock", args: []string{"unlock", "repo"}, op: repository.Operations[0], phase: "Succeeded",
 			message: "removed 1 lock(s)", code: 0},
-		"unlock --force": {args: []string{"unlock", "repo", "--force"}, op: repository.Operations[0], phase: "Succeeded",
+		{name: "unlock --force", args: []string{"unlock", "repo", "--force"}, op: repository.Operations[0], phase: "Succeeded",
 			message: "removed 1 lock(s)", annotation: stashv1alpha1.UnlockForceAnnotation, value: "true"},
-		"an unlock that keeps a running holder's lock": {args: []string{"unlock", "repo"}, op: repository.Operations[0], phase: "Failed",
+		{name: "an unlock that keeps a running holder's lock", args: []string{"unlock", "repo"}, op: repository.Operations[0], phase: "Failed",
 			message: "removed no lock: the lock of stash-backup-x (pid 1): its pod still runs", code: 1},
-		"check --read-data-subset": {args: []string{"check", "repo", "--read-data-subset", "10%"}, op: repository.Operations[1],
+		{name: "check --read-data-subset", args: []string{"check", "repo", "--read-data-subset", "10%"}, op: repository.Operations[1],
 			phase: "Succeeded", message: "restic check found no errors", annotation: stashv1alpha1.CheckReadDataSubsetAnnotation, value: "10%"},
-		"a check that finds errors": {args: []string{"check", "repo"}, op: repository.Operations[1], phase: "Failed",
+		{name: "a check that finds errors", args: []string{"check", "repo"}, op: repository.Operations[1], phase: "Failed",
 			message: "restic check found errors in the repository", code: 1},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			w := w.with(t)
 			cmd, stdout, stderr := w.start(tc.args...)
 			annotations := answer(tc.op, tc.phase, tc.message)
@@ -64,6 +66,11 @@ func TestUnlockAndCheckCommands(t *testing.T) {
 			wantIn(t, "output", stdout.String()+stderr.String(), tc.op.Name+" of repository "+w.Namespace+"/repo", tc.phase, tc.message)
 			if tc.annotation != "" && annotations[tc.annotation] != tc.value {
 				t.Errorf("annotation %s = %q, want %q", tc.annotation, annotations[tc.annotation], tc.value)
+			}
+			for _, option := range []string{stashv1alpha1.UnlockForceAnnotation, stashv1alpha1.CheckReadDataSubsetAnnotation} {
+				if _, set := annotations[option]; set && option != tc.annotation {
+					t.Errorf("annotation %s = %q stays from an earlier request", option, annotations[option])
+				}
 			}
 			// The request is answered: clear it for the next subtest.
 			var repo stashv1alpha1.Repository

@@ -16,6 +16,7 @@ import (
 	repositoriesv1alpha1 "github.com/stash-operator/stash/api/repositories/v1alpha1"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/snapshotsync"
 )
 
 func init() { rootCmd.AddCommand(newSnapshotsCommand()) }
@@ -44,7 +45,7 @@ Repository or its Snapshots cannot be read; 2 on a usage error.`,
 			if err := cn.client.Get(cn.ctx, client.ObjectKey{Namespace: cn.ns, Name: args[0]}, &repo); err != nil {
 				return notFound(err, "Repository", cn.ns, args[0])
 			}
-			labels := client.MatchingLabels{repositoriesv1alpha1.RepositoryLabel: repo.Name}
+			labels := client.MatchingLabels{repositoriesv1alpha1.RepositoryLabel: snapshotsync.RepositoryLabel(repo.Name)}
 			if host != "" {
 				labels[repositoriesv1alpha1.HostnameLabel] = host
 			}

@@ -30,8 +30,10 @@ the Repository's SnapshotsSynced condition and tries again.`,
 			if err != nil {
 				return err
 			}
+			ctx, stop := dataPlaneContext(cmd) // SIGTERM stops restic cleanly
+			defer stop()
 			o.SetLog(cmd.ErrOrStderr())
-			return function.SyncSnapshots(cmd.Context(), c, o, cmd.OutOrStdout())
+			return function.SyncSnapshots(ctx, c, o, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()

@@ -144,6 +144,8 @@ type dnsServer struct {
 	mu       sync.RWMutex
 	records  map[string]netip.Addr
 	lastRead time.Time
+	// rereading is held by the one miss that re-reads the Services.
+	rereading sync.Mutex
 }
 
 func (s *dnsServer) refresh(ctx context.Context) error {
@@ -167,14 +169,26 @@ func (s *dnsServer) lookup(key string) (netip.Addr, bool) {
 	if ok || fresh {
 		return ip, ok
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if s.refresh(ctx) != nil {
-		return netip.Addr{}, false
+	// One re-read at a time: the misses that arrive meanwhile wait for it.
+	s.rereading.Lock()
+	defer s.rereading.Unlock()
+	s.mu.RLock()
+	fresh = time.Since(s.lastRead) < 200*time.Millisecond
+	s.mu.RUnlock()
+	if !fresh {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := s.refresh(ctx); err != nil {
+			log.Printf("no Service %s: re-reading the Services failed: %v", key, err)
+			return netip.Addr{}, false
+		}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ip, ok = s.records[key]
+	if !ok {
+		log.Printf("no Service %s among %d", key, len(s.records))
+	}
 	return ip, ok
 }
 
@@ -188,9 +202,16 @@ func (s *dnsServer) serveUDP(pc net.PacketConn) {
 			}
 			continue
 		}
-		if out, err := s.answer(buf[:n]); err == nil {
-			_, _ = pc.WriteTo(out, addr)
-		}
+		// Each query on its own: a miss that re-reads the Services must not
+		// hold back the hits queued behind it (a client whose A answer
+		// comes late, with its AAAA answered, gives up with "Name or
+		// service not known").
+		query := append([]byte(nil), buf[:n]...)
+		go func() {
+			if out, err := s.answer(query); err == nil {
+				_, _ = pc.WriteTo(out, addr)
+			}
+		}()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,15 @@ func (o *RequestOptions) unlock(ctx context.Context) (phase, message string, rec
 		return stashv1alpha1.OperationFailed, fmt.Sprintf("removed no lock: %s. Wait for it to end, or remove the locks anyway "+
 			"with stash unlock --force (a backup that still runs then fails, or worse, writes into a repository another command prunes)",
 			strings.Join(held, "; ")), nil
+	}
+	// restic removes every lock at once: a lock taken since they were
+	// judged (a backup that started) must not go with them.
+	again, err := repo.Locks(ctx)
+	if err != nil {
+		return stashv1alpha1.OperationFailed, fmt.Sprintf("list the locks of %s again: %v", repo, err), nil
+	}
+	if !sameLocks(locks, again) && !o.Force {
+		return stashv1alpha1.OperationFailed, "removed no lock: the locks changed while they were judged (a backup started?); run stash unlock again", nil
 	}
 	if err := repo.RemoveAllLocks(ctx); err != nil {
 		return stashv1alpha1.OperationFailed, fmt.Sprintf("remove the locks: %v", err), nil
@@ -174,4 +184,16 @@ func (o *RequestOptions) record(ctx context.Context, c client.Client, stdout io.
 		return fmt.Errorf("record the outcome in Repository %s: %w", key, err)
 	}
 	return nil
+}
+
+func sameLocks(a, b []restic.Lock) bool {
+	ids := func(locks []restic.Lock) []string {
+		out := make([]string, len(locks))
+		for i, l := range locks {
+			out[i] = l.ID
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(ids(a), ids(b))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stash-operator/stash/internal/kube"
 	"github.com/stash-operator/stash/internal/restic"
 	"github.com/stash-operator/stash/internal/snapshotsync"
+	"github.com/stash-operator/stash/internal/text"
 )
 
 // SyncSnapshotsOptions name the Repository whose Snapshot objects a sync
@@ -96,6 +97,15 @@ func (o *SyncSnapshotsOptions) sync(ctx context.Context, c client.Client, store 
 	var errs []error
 	forgot := 0
 	if len(plan.Forget) > 0 {
+		// Forget only while the Repository stands: when it, or its
+		// namespace, is being deleted, its objects go with it and the
+		// data is its spec.wipeOut's to decide.
+		if why := o.notStanding(ctx, c); why != "" {
+			fmt.Fprintf(stdout, "forgetting nothing: %s\n", why)
+			plan.Forget = nil
+		}
+	}
+	if len(plan.Forget) > 0 {
 		ids := make([]string, len(plan.Forget))
 		for i, obj := range plan.Forget {
 			ids[i] = obj.Status.ID
@@ -133,10 +143,28 @@ func (o *SyncSnapshotsOptions) sync(ctx context.Context, c client.Client, store 
 	return errors.Join(errs...)
 }
 
+// notStanding says why the Repository is not there to forget in: gone,
+// being deleted, or another Repository of the same name; "" when it is.
+func (o *SyncSnapshotsOptions) notStanding(ctx context.Context, c client.Reader) string {
+	var repo stashv1alpha1.Repository
+	err := c.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Repository}, &repo)
+	switch {
+	case apierrors.IsNotFound(err):
+		return "the Repository is gone"
+	case err != nil:
+		return fmt.Sprintf("cannot read the Repository: %v", err)
+	case repo.DeletionTimestamp != nil:
+		return "the Repository is being deleted"
+	case string(repo.UID) != o.RepositoryUID:
+		return "the Repository was replaced by another of the same name"
+	}
+	return ""
+}
+
 // recordForgetFailure says on obj why its snapshot is still there.
 func recordForgetFailure(ctx context.Context, c client.Client, obj *repositoriesv1alpha1.Snapshot, cause error) error {
-	message := fmt.Sprintf("restic forget failed: %v. The snapshot and this object stay, and each sync of the Repository tries again; "+
-		"the Repository's SnapshotsSynced condition names the Job whose log has the details", cause)
+	message := text.CutBack(fmt.Sprintf("restic forget failed: %v. The snapshot and this object stay, and each sync of the Repository tries again; "+
+		"the Repository's SnapshotsSynced condition names the Job whose log has the details", cause), text.MaxConditionMessage)
 	if !conditions.Set(&obj.Status.Conditions, obj.Generation, repositoriesv1alpha1.ConditionForgotten, metav1.ConditionFalse,
 		repositoriesv1alpha1.ReasonForgetFailed, message, time.Now()) {
 		return nil
@@ -175,6 +203,9 @@ func each(ctx context.Context, writers int, objs []*repositoriesv1alpha1.Snapsho
 	}
 	_ = g.Wait()
 	var out []error
+	if err := ctx.Err(); err != nil {
+		out = append(out, fmt.Errorf("stopped before every write: %w", err))
+	}
 	for _, err := range errs {
 		if err != nil {
 			out = append(out, err)
@@ -188,7 +219,7 @@ func each(ctx context.Context, writers int, objs []*repositoriesv1alpha1.Snapsho
 func listSnapshotObjects(ctx context.Context, c client.Reader, namespace, repository string) ([]repositoriesv1alpha1.Snapshot, error) {
 	var all []repositoriesv1alpha1.Snapshot
 	opts := []client.ListOption{client.InNamespace(namespace),
-		client.MatchingLabels{repositoriesv1alpha1.RepositoryLabel: repository}, client.Limit(500)}
+		client.MatchingLabels{repositoriesv1alpha1.RepositoryLabel: snapshotsync.RepositoryLabel(repository)}, client.Limit(500)}
 	for {
 		var page repositoriesv1alpha1.SnapshotList
 		if err := c.List(ctx, &page, opts...); err != nil {

@@ -219,3 +219,26 @@ func TestSyncSnapshotsRecordsAFailedForget(t *testing.T) {
 		t.Fatalf("the condition holds the password: %s", c.Message)
 	}
 }
+
+// A sync whose Repository was replaced by another of the same name (or is
+// being deleted) forgets nothing: the objects go with their Repository.
+func TestSyncSnapshotsForgetsNothingForAReplacedRepository(t *testing.T) {
+	f := newSyncFixture(t)
+	id := f.backup("host-0")
+	if _, err := f.sync(); err != nil {
+		t.Fatal(err)
+	}
+	obj := f.objects()[id]
+	if err := f.e.Client.Delete(f.e.Ctx, &obj); err != nil {
+		t.Fatal(err)
+	}
+	f.opts.RepositoryUID = "the-uid-of-an-earlier-repository" // the Job's Repository is not the one that stands
+	f.e.Update(&obj, func() { obj.OwnerReferences[0].UID = "the-uid-of-an-earlier-repository" })
+	out, err := f.sync()
+	if err != nil || !strings.Contains(out, "forgetting nothing: the Repository was replaced") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !slices.Contains(f.resticIDs(), id) {
+		t.Fatal("the snapshot was forgotten")
+	}
+}

@@ -45,7 +45,8 @@ type Options struct {
 	MaxRunningBackupJobs int
 	// SnapshotSyncInterval is how often each Repository's Snapshot objects
 	// are synced when no backup or deletion asks for it. Zero: the operator
-	// keeps no Snapshot objects (the tests of the other controllers).
+	// keeps no Snapshot objects, and a deleted one goes without a forget
+	// (also the tests of the other controllers).
 	SnapshotSyncInterval time.Duration
 	// SkipCatalog: do not install the default catalog (the cluster's
 	// administrator installs Functions and Tasks).
@@ -95,12 +96,10 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := (&repository.RequestReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository request controller: %w", err)
 	}
-	if o.SnapshotSyncInterval > 0 {
-		snapshots := &repository.SnapshotReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy,
-			Interval: o.SnapshotSyncInterval}
-		if err := snapshots.SetupWithManager(mgr); err != nil {
-			return fmt.Errorf("set up the Snapshot controller: %w", err)
-		}
+	snapshots := &repository.SnapshotReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy,
+		Interval: o.SnapshotSyncInterval}
+	if err := snapshots.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the Snapshot controller: %w", err)
 	}
 	if err := (&backupconfiguration.Reconciler{Deps: deps.Deps{Clock: o.Clock}, ResolveOptions: resolveOpts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the BackupConfiguration controller: %w", err)

@@ -50,6 +50,22 @@ func Deleting(obj *repositoriesv1alpha1.Snapshot) bool {
 	return obj.DeletionTimestamp != nil && slices.Contains(obj.Finalizers, repositoriesv1alpha1.ForgetFinalizer)
 }
 
+// OwnedBy reports whether obj belongs to repo itself, not to an earlier
+// Repository of the same name.
+func OwnedBy(obj metav1.Object, repo *stashv1alpha1.Repository) bool {
+	for _, o := range obj.GetOwnerReferences() {
+		if o.Kind == "Repository" && o.UID == repo.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// RepositoryLabel is the value of the repository label of repo's objects:
+// its name, as Stash v0.9 selected them (-l repository=NAME), or for a
+// name longer than a label value may be, a shortened one.
+func RepositoryLabel(repository string) string { return naming.Join(repository) }
+
 // PlanSync matches the objects of repo (those labelled with its name) to
 // the snapshots listed in it, by full id. Objects are never renamed: a
 // new snapshot whose short id an object already uses gets a longer name.
@@ -71,7 +87,10 @@ func PlanSync(repo *stashv1alpha1.Repository, snaps []restic.Snapshot, objects [
 			if !Deleting(obj) {
 				continue
 			}
-			if present {
+			// Only a user's delete of this Repository's object forgets: an
+			// object of an earlier Repository of that name goes with it
+			// (the garbage collector deletes it), and its data stays.
+			if present && OwnedBy(obj, repo) {
 				p.Forget = append(p.Forget, obj.DeepCopy())
 			} else {
 				p.Release = append(p.Release, obj.DeepCopy())
@@ -116,7 +135,7 @@ func nameFor(repository, id string, taken map[string]bool) string {
 // Object is the Snapshot object of snap in repo, owned by repo (so that it
 // goes with it) and held by the forget finalizer.
 func Object(repo *stashv1alpha1.Repository, snap restic.Snapshot, name string) *repositoriesv1alpha1.Snapshot {
-	labels := map[string]string{repositoriesv1alpha1.RepositoryLabel: repo.Name}
+	labels := map[string]string{repositoriesv1alpha1.RepositoryLabel: RepositoryLabel(repo.Name)}
 	// A label value has to be short and plain; a host that is not is still
 	// in status.hostname.
 	if len(validation.IsValidLabelValue(snap.Hostname)) == 0 {

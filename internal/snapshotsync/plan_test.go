@@ -46,6 +46,8 @@ func TestPlanSync(t *testing.T) {
 	edited.Status.Paths = []string{"/elsewhere"}
 	notOurs := deleted(mirrored(b, "local-repo-bbbbbbbb"))
 	notOurs.Finalizers = nil
+	earlier := deleted(mirrored(a, "local-repo-aaaaaaaa")) // of an earlier Repository of that name
+	earlier.OwnerReferences[0].UID = "u0"
 
 	for name, tc := range map[string]struct {
 		snaps                                   []restic.Snapshot
@@ -73,6 +75,11 @@ func TestPlanSync(t *testing.T) {
 		"a deleted object whose snapshot is gone is only released": {
 			snaps:   []restic.Snapshot{b},
 			objects: []repositoriesv1alpha1.Snapshot{deleted(mirrored(a, "local-repo-aaaaaaaa")), mirrored(b, "local-repo-bbbbbbbb")},
+			release: []string{"local-repo-aaaaaaaa"},
+		},
+		"the garbage collector's delete of an earlier Repository's object forgets nothing": {
+			snaps:   []restic.Snapshot{a},
+			objects: []repositoriesv1alpha1.Snapshot{earlier},
 			release: []string{"local-repo-aaaaaaaa"},
 		},
 		"a deleted object without our finalizer is left to the API server": {

@@ -187,6 +187,12 @@ func TestChartValues(t *testing.T) {
 			t.Errorf("memory limit %q", m)
 		}
 	})
+	t.Run("a numeric image tag", func(t *testing.T) {
+		_, c := deploymentArgs(t, render(t, "ops", "image.tag=123"), "ops")
+		if c["image"] != "stash:123" {
+			t.Errorf("image %v, want stash:123", c["image"])
+		}
+	})
 	t.Run("metrics off, or with a ServiceMonitor", func(t *testing.T) {
 		off := render(t, "ops", "metrics.enabled=false")
 		if _, ok := off["Service/ops/stash-operator-metrics"]; ok {

@@ -145,8 +145,9 @@ type Operation struct {
 	// Name of the operation, also its Job's prefix (stash-<name>-<repository>).
 	Name    string
 	command string
-	// deadline of its Job: none for a check, which reads as much data as
-	// it is asked to.
+	// deadline of its Job, so that a pod that cannot start (its Secret is
+	// missing) still gets the request an answer; a day for a check, which
+	// reads as much data as it is asked to.
 	deadline time.Duration
 	// args from the Repository's other annotations.
 	args func(annotations map[string]string) []string
@@ -164,7 +165,7 @@ var Operations = []Operation{
 		Outcome: func(st *stashv1alpha1.RepositoryStatus) **stashv1alpha1.RepositoryOperation { return &st.LastUnlock },
 	},
 	{
-		Annotation: stashv1alpha1.CheckAnnotation, Name: "check", command: "check-repository",
+		Annotation: stashv1alpha1.CheckAnnotation, Name: "check", command: "check-repository", deadline: 24 * time.Hour,
 		args: func(a map[string]string) []string {
 			return []string{"--read-data-subset=" + a[stashv1alpha1.CheckReadDataSubsetAnnotation]}
 		},

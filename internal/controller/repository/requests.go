@@ -75,6 +75,18 @@ func (r *RequestReconciler) reconcile(ctx context.Context, repo *stashv1alpha1.R
 	if !ended {
 		return nil // the Job watch brings us back
 	}
+	if failure == "" && !answered && job.Annotations[RequestAnnotation] == want {
+		// The Job recorded its answer (it fails when it cannot), and the
+		// cache has not seen it yet: deleting the Job now would run the
+		// request again.
+		var fresh stashv1alpha1.Repository
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(repo), &fresh); err != nil {
+			return err
+		}
+		if last := *op.Outcome(&fresh.Status); last == nil || last.Request != want {
+			return fmt.Errorf("Job %s completed without an answer to request %q in the status", job.Name, want)
+		}
+	}
 	if failure != "" && !answered && job.Annotations[RequestAnnotation] == want {
 		return r.answer(ctx, repo, op, want, fmt.Sprintf("Job %s failed (%s) before it could record its outcome; its log: kubectl logs -n %s job/%s",
 			job.Name, failure, job.Namespace, job.Name))

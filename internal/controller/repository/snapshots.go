@@ -44,7 +44,9 @@ type SnapshotReconciler struct {
 	// Image and PullPolicy of the sync Job.
 	Image      string
 	PullPolicy corev1.PullPolicy
-	// Interval: DefaultSnapshotSyncInterval when zero.
+	// Interval between syncs when nothing else asks for one. Zero: no
+	// syncs; the reconciler only releases deleted Snapshots (without
+	// forgetting), so that none waits for a sync that never comes.
 	Interval time.Duration
 }
 
@@ -86,9 +88,30 @@ func (r *SnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		// is the Repository's spec.wipeOut, not a forget of each snapshot.
 		return ctrl.Result{}, r.releaseAll(ctx, snapshots)
 	}
+	// Syncing off (--snapshot-sync-interval 0), or the namespace going:
+	// no Job runs, and no deleted Snapshot waits for one.
+	if r.Interval <= 0 {
+		return ctrl.Result{}, r.releaseAll(ctx, snapshots)
+	}
+	var ns corev1.Namespace
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: repo.Namespace}, &ns); err == nil && ns.DeletionTimestamp != nil {
+		return ctrl.Result{}, r.releaseAll(ctx, snapshots)
+	}
 	deleting := false
+	var foreign []metav1.PartialObjectMetadata
 	for i := range snapshots {
-		deleting = deleting || snapshots[i].DeletionTimestamp != nil && controllerutil.ContainsFinalizer(&snapshots[i], repositoriesv1alpha1.ForgetFinalizer)
+		s := &snapshots[i]
+		if s.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(s, repositoriesv1alpha1.ForgetFinalizer) {
+			continue
+		}
+		if snapshotsync.OwnedBy(s, &repo) {
+			deleting = true
+		} else {
+			foreign = append(foreign, *s) // an earlier Repository's, which the garbage collector deletes
+		}
+	}
+	if err := r.releaseAll(ctx, foreign); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	var failedAttempt time.Time
@@ -114,7 +137,7 @@ func (r *SnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		failedAttempt = job.CreationTimestamp.Time // kept for its log until the retry
 	}
 
-	due, wait := snapshotsync.Due(repo.Status, deleting, r.interval(), failedAttempt, r.Clock.Now())
+	due, wait := snapshotsync.Due(repo.Status, deleting, r.Interval, failedAttempt, r.Clock.Now())
 	if !due {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
@@ -124,20 +147,13 @@ func (r *SnapshotReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	return ctrl.Result{}, r.startSync(ctx, &repo)
 }
 
-func (r *SnapshotReconciler) interval() time.Duration {
-	if r.Interval > 0 {
-		return r.Interval
-	}
-	return DefaultSnapshotSyncInterval
-}
-
 // snapshotsOf lists the metadata of the Snapshots of a Repository from the
 // cache.
 func (r *SnapshotReconciler) snapshotsOf(ctx context.Context, namespace, repository string) ([]metav1.PartialObjectMetadata, error) {
 	var list metav1.PartialObjectMetadataList
 	list.SetGroupVersionKind(repositoriesv1alpha1.GroupVersion.WithKind("SnapshotList"))
 	if err := r.Client.List(ctx, &list, client.InNamespace(namespace),
-		client.MatchingLabels{repositoriesv1alpha1.RepositoryLabel: repository}); err != nil {
+		client.MatchingLabels{repositoriesv1alpha1.RepositoryLabel: snapshotsync.RepositoryLabel(repository)}); err != nil {
 		return nil, fmt.Errorf("list the Snapshots of Repository %s/%s: %w", namespace, repository, err)
 	}
 	return list.Items, nil

@@ -125,7 +125,7 @@ func TestSnapshotSyncRunsAfterBackupsAndDeletions(t *testing.T) {
 	})
 	t.Run("a deleted Snapshot starts a sync", func(t *testing.T) {
 		e := e.With(t)
-		snap := snapshotOf("repo", "repo-aaaaaaaa")
+		snap := snapshotOf(repo, "repo-aaaaaaaa")
 		e.Create(snap)
 		if err := e.Client.Delete(e.Ctx, snap); err != nil {
 			t.Fatal(err)
@@ -155,11 +155,12 @@ func TestSnapshotSyncRunsAfterBackupsAndDeletions(t *testing.T) {
 	})
 }
 
-// snapshotOf is a Snapshot object of repository as a sync makes it.
-func snapshotOf(repository, name string) *repositoriesv1alpha1.Snapshot {
+// snapshotOf is a Snapshot object of repo as a sync makes it.
+func snapshotOf(repo *stashv1alpha1.Repository, name string) *repositoriesv1alpha1.Snapshot {
 	return &repositoriesv1alpha1.Snapshot{ObjectMeta: metav1.ObjectMeta{Name: name,
-		Labels:     map[string]string{repositoriesv1alpha1.RepositoryLabel: repository},
-		Finalizers: []string{repositoriesv1alpha1.ForgetFinalizer}}}
+		Labels:          map[string]string{repositoriesv1alpha1.RepositoryLabel: repo.Name},
+		Finalizers:      []string{repositoriesv1alpha1.ForgetFinalizer},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "stash.appscode.com/v1alpha1", Kind: "Repository", Name: repo.Name, UID: repo.UID}}}}
 }
 
 func TestSnapshotsOfADeletedRepositoryAreReleased(t *testing.T) {
@@ -167,7 +168,7 @@ func TestSnapshotsOfADeletedRepositoryAreReleased(t *testing.T) {
 	repo := repository(e.Namespace, false)
 	e.Create(repo)
 	nextSyncJob(e, nil)
-	snap := snapshotOf("repo", "repo-bbbbbbbb")
+	snap := snapshotOf(repo, "repo-bbbbbbbb")
 	e.Create(snap)
 	if err := e.Client.Delete(e.Ctx, repo); err != nil {
 		t.Fatal(err)
@@ -178,4 +179,24 @@ func TestSnapshotsOfADeletedRepositoryAreReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Eventually("the Snapshot is released without a forget", func() error { return gone(e, snap) })
+}
+
+// With --snapshot-sync-interval 0 no Job runs, and a deleted Snapshot goes
+// at once, without a forget, instead of waiting for a sync that never comes.
+func TestWithoutSyncsADeletedSnapshotIsReleased(t *testing.T) {
+	e := testenv.NewEnv(t, time.Now())
+	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
+		return (&SnapshotReconciler{Deps: deps.Deps{Clock: clk}, Image: "stash:test"}).SetupWithManager(mgr)
+	})
+	repo := repository(e.Namespace, false)
+	e.Create(repo)
+	snap := snapshotOf(repo, "repo-cccccccc")
+	e.Create(snap)
+	if err := e.Client.Delete(e.Ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	e.Eventually("the Snapshot is released", func() error { return gone(e, snap) })
+	if jobs := e.Jobs(); len(jobs) != 0 {
+		t.Fatalf("%d Jobs with syncing off", len(jobs))
+	}
 }
