@@ -188,16 +188,24 @@ func TestSyncSnapshotsMirrorsTheRepository(t *testing.T) {
 	})
 }
 
-func TestSyncSnapshotsRecordsAFailedForget(t *testing.T) {
-	f := newSyncFixture(t)
+// deletedSnapshot backs up once, syncs, and deletes the backup's Snapshot
+// object as a user does: it waits on its finalizer.
+func (f *syncFixture) deletedSnapshot() (string, repositoriesv1alpha1.Snapshot) {
+	f.e.T.Helper()
 	id := f.backup("host-0")
 	if _, err := f.sync(); err != nil {
-		t.Fatal(err)
+		f.e.T.Fatal(err)
 	}
 	obj := f.objects()[id]
 	if err := f.e.Client.Delete(f.e.Ctx, &obj); err != nil {
-		t.Fatal(err)
+		f.e.T.Fatal(err)
 	}
+	return id, obj
+}
+
+func TestSyncSnapshotsRecordsAFailedForget(t *testing.T) {
+	f := newSyncFixture(t)
+	id, _ := f.deletedSnapshot()
 	// A lock whose holder nobody can tell is respected: the forget waits it
 	// out and fails; the listing needs no lock.
 	f.opts.LockWait = 2 * time.Second
@@ -224,14 +232,7 @@ func TestSyncSnapshotsRecordsAFailedForget(t *testing.T) {
 // being deleted) forgets nothing: the objects go with their Repository.
 func TestSyncSnapshotsForgetsNothingForAReplacedRepository(t *testing.T) {
 	f := newSyncFixture(t)
-	id := f.backup("host-0")
-	if _, err := f.sync(); err != nil {
-		t.Fatal(err)
-	}
-	obj := f.objects()[id]
-	if err := f.e.Client.Delete(f.e.Ctx, &obj); err != nil {
-		t.Fatal(err)
-	}
+	id, obj := f.deletedSnapshot()
 	f.opts.RepositoryUID = "the-uid-of-an-earlier-repository" // the Job's Repository is not the one that stands
 	f.e.Update(&obj, func() { obj.OwnerReferences[0].UID = "the-uid-of-an-earlier-repository" })
 	out, err := f.sync()

@@ -85,18 +85,19 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		o.Clock = clock.RealClock{}
 	}
 	resolveOpts := resolve.Options{Image: o.Image, ImagePullPolicy: o.JobImagePullPolicy}
+	repositoryJobs := repository.JobImage{Image: o.Image, PullPolicy: o.JobImagePullPolicy}
 	if !o.SkipCatalog {
 		if err := mgr.Add(&catalogsetup.Installer{Client: mgr.GetClient(), Image: o.Image}); err != nil {
 			return fmt.Errorf("add the catalog installer: %w", err)
 		}
 	}
-	if err := (&repository.Reconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
+	if err := (&repository.Reconciler{Deps: deps.Deps{Clock: o.Clock}, JobImage: repositoryJobs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository controller: %w", err)
 	}
-	if err := (&repository.RequestReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy}).SetupWithManager(mgr); err != nil {
+	if err := (&repository.RequestReconciler{Deps: deps.Deps{Clock: o.Clock}, JobImage: repositoryJobs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Repository request controller: %w", err)
 	}
-	snapshots := &repository.SnapshotReconciler{Deps: deps.Deps{Clock: o.Clock}, Image: o.Image, PullPolicy: o.JobImagePullPolicy,
+	snapshots := &repository.SnapshotReconciler{Deps: deps.Deps{Clock: o.Clock}, JobImage: repositoryJobs,
 		Interval: o.SnapshotSyncInterval}
 	if err := snapshots.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the Snapshot controller: %w", err)

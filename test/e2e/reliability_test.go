@@ -58,12 +58,7 @@ spec:
 func TestKilledBackupThenAGoodOne(t *testing.T) {
 	t.Parallel()
 	ns := setUp(t, "killed")
-	dir := pvcWithData(t, ns, "source", true)
-	writeLargeFile(t, filepath.Join(dir, "large.bin"), 768<<20) // long enough to be killed midway
-	repoDir := localRepository(t, ns, "local-repo")
-	apply(t, ns, pvcBackupConfiguration("data-backup", "source", "local-repo", 2))
-
-	bs := triggerBackup(t, ns, "data-backup")
+	repoDir, bs := startLongBackup(t, ns)
 	waitFor(t, 3*time.Minute, "restic to run in the backup's pod", func() (bool, error) {
 		return jsonpath(t, ns, "backupsession", bs, ".status.steps[0].phase") == "Running", nil
 	})
@@ -93,6 +88,18 @@ func TestKilledBackupThenAGoodOne(t *testing.T) {
 	}
 }
 
+// startLongBackup triggers a backup of a PVC that holds a file large
+// enough for the backup to be killed midway, into local-repo, and returns
+// the repository's directory and the session.
+func startLongBackup(t *testing.T, ns string) (repoDir, session string) {
+	t.Helper()
+	dir := pvcWithData(t, ns, "source", true)
+	writeLargeFile(t, filepath.Join(dir, "large.bin"), 768<<20)
+	repoDir = localRepository(t, ns, "local-repo")
+	apply(t, ns, pvcBackupConfiguration("data-backup", "source", "local-repo", 2))
+	return repoDir, triggerBackup(t, ns, "data-backup")
+}
+
 // writeLargeFile writes size random bytes, readable by any uid.
 func writeLargeFile(t *testing.T, p string, size int64) {
 	t.Helper()
@@ -116,12 +123,7 @@ func writeLargeFile(t *testing.T, p string, size int64) {
 func TestUnlockClearsTheLockOfAKilledJob(t *testing.T) {
 	t.Parallel()
 	ns := setUp(t, "unlock")
-	dir := pvcWithData(t, ns, "source", true)
-	writeLargeFile(t, filepath.Join(dir, "large.bin"), 768<<20) // long enough to be killed midway
-	repoDir := localRepository(t, ns, "local-repo")
-	apply(t, ns, pvcBackupConfiguration("data-backup", "source", "local-repo", 2))
-
-	bs := triggerBackup(t, ns, "data-backup")
+	repoDir, bs := startLongBackup(t, ns)
 	waitFor(t, 3*time.Minute, "restic to lock the repository", func() (bool, error) {
 		if jsonpath(t, ns, "backupsession", bs, ".status.steps[0].phase") != "Running" {
 			return false, nil

@@ -17,6 +17,13 @@ import (
 
 const secretMountPath = "/etc/repository/secret"
 
+// JobImage is the image the Jobs of a Repository run (the stash binary),
+// and its pull policy.
+type JobImage struct {
+	Image      string
+	PullPolicy corev1.PullPolicy
+}
+
 // WipeOutJobName is the Job that wipes a Repository's data.
 func WipeOutJobName(repository string) string { return naming.Join("stash-wipeout", repository) }
 

@@ -32,9 +32,8 @@ type Reconciler struct {
 	// Client, Clock and Recorder; SetupWithManager sets those left empty
 	// from the manager.
 	deps.Deps
-	// Image and PullPolicy of the wipe-out Job.
-	Image      string
-	PullPolicy corev1.PullPolicy
+	// JobImage is what the Repository's Jobs run.
+	JobImage
 }
 
 // +kubebuilder:rbac:groups=stash.appscode.com,resources=repositories,verbs=get;list;watch;update;patch

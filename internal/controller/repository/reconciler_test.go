@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithControlPlane(m)) }
 func start(t *testing.T) *testenv.Env {
 	e := testenv.NewEnv(t, time.Now())
 	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
-		return (&Reconciler{Deps: deps.Deps{Clock: clk}, Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}).SetupWithManager(mgr)
+		return (&Reconciler{Deps: deps.Deps{Clock: clk}, JobImage: JobImage{Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}}).SetupWithManager(mgr)
 	})
 	return e
 }

@@ -25,9 +25,8 @@ import (
 // answer.
 type RequestReconciler struct {
 	deps.Deps
-	// Image and PullPolicy of the Jobs.
-	Image      string
-	PullPolicy corev1.PullPolicy
+	// JobImage is what the Repository's Jobs run.
+	JobImage
 }
 
 // SetupWithManager registers the reconciler.

@@ -21,7 +21,7 @@ import (
 func startRequests(t *testing.T) *testenv.Env {
 	e := testenv.NewEnv(t, time.Now())
 	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
-		return (&RequestReconciler{Deps: deps.Deps{Clock: clk}, Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}).SetupWithManager(mgr)
+		return (&RequestReconciler{Deps: deps.Deps{Clock: clk}, JobImage: JobImage{Image: "stash:test", PullPolicy: corev1.PullIfNotPresent}}).SetupWithManager(mgr)
 	})
 	return e
 }

@@ -41,9 +41,8 @@ const DefaultSnapshotSyncInterval = time.Hour
 // (snapshotsync.Due) and records its outcome in the Repository's status.
 type SnapshotReconciler struct {
 	deps.Deps
-	// Image and PullPolicy of the sync Job.
-	Image      string
-	PullPolicy corev1.PullPolicy
+	// JobImage is what the Repository's Jobs run.
+	JobImage
 	// Interval between syncs when nothing else asks for one. Zero: no
 	// syncs; the reconciler only releases deleted Snapshots (without
 	// forgetting), so that none waits for a sync that never comes.

@@ -25,7 +25,7 @@ import (
 func startSnapshots(t *testing.T) *testenv.Env {
 	e := testenv.NewEnv(t, time.Now())
 	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
-		return (&SnapshotReconciler{Deps: deps.Deps{Clock: clk}, Image: "stash:test", PullPolicy: corev1.PullIfNotPresent,
+		return (&SnapshotReconciler{Deps: deps.Deps{Clock: clk}, JobImage: JobImage{Image: "stash:test", PullPolicy: corev1.PullIfNotPresent},
 			Interval: time.Hour}).SetupWithManager(mgr)
 	})
 	return e
@@ -186,7 +186,7 @@ func TestSnapshotsOfADeletedRepositoryAreReleased(t *testing.T) {
 func TestWithoutSyncsADeletedSnapshotIsReleased(t *testing.T) {
 	e := testenv.NewEnv(t, time.Now())
 	e.StartManager(testenv.ManagerOptions{AsOperator: true}, func(mgr manager.Manager, clk clock.PassiveClock) error {
-		return (&SnapshotReconciler{Deps: deps.Deps{Clock: clk}, Image: "stash:test"}).SetupWithManager(mgr)
+		return (&SnapshotReconciler{Deps: deps.Deps{Clock: clk}, JobImage: JobImage{Image: "stash:test"}}).SetupWithManager(mgr)
 	})
 	repo := repository(e.Namespace, false)
 	e.Create(repo)
