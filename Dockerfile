@@ -28,7 +28,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=cache,target=/g
       -ldflags "-s -w -X github.com/stash-operator/stash/internal/version.Version=${VERSION}" \
       -o /out/stash ./cmd/stash
 
-FROM debian:bookworm-slim
+FROM debian:trixie-slim
 COPY hack/image/stash.env hack/image/stash-rootfs.sh /tmp/image/
 RUN . /tmp/image/stash.env \
  && apt-get update \

@@ -5,16 +5,20 @@
 #   localhost/pause:1        our pause program (hack/pause): the pod sandbox image
 #   localhost/busybox:1      Debian's static busybox: the local-path provisioner's
 #                            helper pods, and test workloads that need a shell
-#   stash:$STASH_IMAGE_TAG   Debian bookworm (minbase) + postgresql-client-15,
-#                            mariadb-client, ca-certificates + the static stash
-#                            binary and restic; also tagged stash:$VERSION
+#   stash:$STASH_IMAGE_TAG   Debian trixie (minbase) + postgresql-client-17,
+#                            mariadb-client (11.8), ca-certificates
+#                            (hack/image/stash.env) + the static stash binary
+#                            and restic; also tagged stash:$VERSION
 #                            (containerd names: docker.io/library/stash:<tag>)
-#   localhost/postgres:15    postgresql-15; initialises $PGDATA, password from
-#                            POSTGRES_PASSWORD, listens on 0.0.0.0:5432
-#   localhost/mariadb:10.11  mariadb-server; password from MARIADB_ROOT_PASSWORD,
-#                            listens on 0.0.0.0:3306
+#   localhost/postgres:15    postgresql-15 (bookworm), and
+#   localhost/postgres:17    postgresql-17 (trixie); initialise $PGDATA,
+#                            password from POSTGRES_PASSWORD, listen on 0.0.0.0:5432
+#   localhost/mariadb:10.11  mariadb-server 10.11 (bookworm), and
+#   localhost/mariadb:11.8   mariadb-server 11.8 (trixie); password from
+#                            MARIADB_ROOT_PASSWORD, listen on 0.0.0.0:3306
 #
-# usage: hack/build-images.sh [pause] [busybox] [stash] [postgres] [mariadb]   (default: all)
+# usage: hack/build-images.sh [IMAGE...]   (default: all of
+#        pause busybox stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8)
 #
 # How: mmdebstrap makes each Debian root filesystem as a tarball from the
 # Debian mirror apt uses (/etc/apt/sources.list.d/debian.sources), umoci packs
@@ -51,16 +55,19 @@ sources=/etc/apt/sources.list.d/debian.sources
 [ -r "$sources" ] || sources=/etc/apt/sources.list
 # shellcheck source=hack/image/stash.env
 source "$here/image/stash.env" # SUITE, PACKAGES and IMAGE_* of the stash image
-suite=$SUITE
+# The database servers of the end-to-end tests: <engine>-<version> and the
+# Debian suite that packages that version.
+declare -A server_suites=([postgres-15]=bookworm [postgres-17]=trixie [mariadb-10.11]=bookworm [mariadb-11.8]=trixie)
 
 # shellcheck source=hack/lib/common.sh
 source "$here/lib/common.sh"
 log_name=build-images
 sha() { sha256sum | cut -c1-16; }
 
-targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=(pause busybox stash postgres mariadb)
+all_images=(pause busybox stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8)
+targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=("${all_images[@]}")
 for t in "${targets[@]}"; do
-  case $t in pause | busybox | stash | postgres | mariadb) ;; *) die "unknown image $t (pause busybox stash postgres mariadb)" ;; esac
+  [[ " ${all_images[*]} " == *" $t "* ]] || die "unknown image $t (${all_images[*]})"
 done
 [ "$(id -u)" = 0 ] || die "run as root (root filesystems keep their owners)"
 for t in umoci ctr jq go; do command -v "$t" >/dev/null || die "$t missing: run TIERS=cluster bash hack/setup-test-infra.sh"; done
@@ -85,14 +92,28 @@ mm_opts=(--variant=minbase --aptopt='APT::Install-Recommends "false"' --dpkgopt=
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias')
 
-# rootfs NAME HOOK PACKAGE...: prints the path of the cached rootfs tarball.
-# HOOK is a shell snippet run with the root directory as $1 (mmdebstrap's
-# customize hook). The key hashes everything that shapes the result.
-rootfs() {
-  local name=$1 hook=$2; shift 2
-  local pkgs; pkgs=$(IFS=,; echo "$*")
+# suite_sources SUITE: prints the path of apt's sources with every suite name
+# of this machine's Debian release (bookworm, bookworm-updates, ...) replaced
+# by SUITE's: the same mirror (or snapshot), another release.
+suite_sources() {
   [ -r "$sources" ] || die "$sources missing: which Debian mirror does apt use?"
-  local key; key=$( { echo "$suite $pkgs"; printf '%s\n' "${mm_opts[@]}"; echo "$hook"; grep -v '^#' "$sources"; } | sha)
+  local release out="$work/sources-$1"
+  # shellcheck source=/dev/null # the machine's
+  release=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  [ -n "$release" ] || die "no VERSION_CODENAME in /etc/os-release: which Debian release is this?"
+  sed "s/\b$release\b/$1/g" "$sources" > "$out"
+  echo "$out"
+}
+
+# rootfs NAME SUITE HOOK PACKAGE...: prints the path of the cached rootfs
+# tarball. HOOK is a shell snippet run with the root directory as $1
+# (mmdebstrap's customize hook). The key hashes everything that shapes the
+# result.
+rootfs() {
+  local name=$1 suite=$2 hook=$3; shift 3
+  local pkgs; pkgs=$(IFS=,; echo "$*")
+  local src; src=$(suite_sources "$suite")
+  local key; key=$( { echo "$suite $pkgs"; printf '%s\n' "${mm_opts[@]}"; echo "$hook"; grep -v '^#' "$src"; } | sha)
   local out="$icache/rootfs/$name-$key.tar"
   if [ -f "$out" ] && [ "${FORCE_BASE:-}" != 1 ]; then echo "$out"; return 0; fi
   command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run TIERS=cluster bash hack/setup-test-infra.sh"
@@ -101,7 +122,7 @@ rootfs() {
   local partial="$icache/rootfs/.partial-$name.tar"
   rm -rf "$partial"
   mmdebstrap --quiet --format=tar "${mm_opts[@]}" --include="$pkgs" --customize-hook="$hook" \
-    "$suite" "$partial" "$sources" >&2 || die "mmdebstrap for $name failed"
+    "$suite" "$partial" "$src" >&2 || die "mmdebstrap for $name failed"
   mv "$partial" "$out"
   find "$icache/rootfs" -name "$name-*.tar" ! -name "$name-$key.tar" -delete
   # Images packed from an earlier root filesystem under the same key (FORCE_BASE).
@@ -126,7 +147,7 @@ image() {
     if [ -n "$base" ]; then
       if ! grep -qx "$bt" <<< "$tags"; then
         umoci new --image "$layout:$bt"
-        umoci raw add-layer --image "$layout:$bt" --history.created_by "mmdebstrap $suite" "$base"
+        umoci raw add-layer --image "$layout:$bt" --history.created_by "mmdebstrap ($bkey)" "$base"
         log "$name: packed base layer in $(since "$s")s"
       fi
       umoci raw add-layer --image "$layout:$bt" --tag "$t" --history.created_by "hack/build-images.sh" "$layer"
@@ -215,7 +236,7 @@ build_stash() {
   local hook; hook=$(< "$here/image/stash-rootfs.sh")
   local base packages
   read -ra packages <<< "$PACKAGES"
-  base=$(rootfs stash "$hook" "${packages[@]}")
+  base=$(rootfs stash "$SUITE" "$hook" "${packages[@]}")
   mkdir -p "$d/root/usr/local/bin"
   local sb; sb=$(now_us)
   gobuild "$d/root/usr/local/bin/stash" ./cmd/stash "-X github.com/stash-operator/stash/internal/version.Version=$version"
@@ -241,7 +262,7 @@ write_postgres_entrypoint() {
 # (e.g. -c fsync=off). Started as root it drops to the postgres user.
 set -eu
 export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
-bin=/usr/lib/postgresql/15/bin
+bin=$(echo /usr/lib/postgresql/*/bin) # the image's one version
 if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA" /var/run/postgresql
   chown postgres:postgres "$PGDATA" /var/run/postgresql
@@ -268,19 +289,18 @@ EOF
   chmod 0755 "$1"
 }
 
-build_postgres() {
-  local s; s=$(now_us); local d="$work/postgres"
+build_postgres() { # VERSION: the major version, packaged as postgresql-VERSION
+  local v=$1 s; s=$(now_us); local d="$work/postgres-$v"
   # The package creates a cluster "main"; the entrypoint makes its own.
-  # shellcheck disable=SC2016 # $1 is mmdebstrap's: the root directory
-  local hook='rm -rf "$1/etc/postgresql/15/main" "$1/var/lib/postgresql/15/main"'
-  local base; base=$(rootfs postgres "$hook" postgresql-15)
+  local hook="rm -rf \"\$1/etc/postgresql/$v/main\" \"\$1/var/lib/postgresql/$v/main\""
+  local base; base=$(rootfs "postgres-$v" "${server_suites[postgres-$v]}" "$hook" "postgresql-$v")
   mkdir -p "$d/root/usr/local/bin"
   write_postgres_entrypoint "$d/root/usr/local/bin/entrypoint.sh"
   layer_tar "$d/layer.tar" "$d/root"
-  local t; t=$(image postgres "$base" "$d/layer.tar" "${std_env[@]}" --config.env PGDATA=/var/lib/postgresql/data \
+  local t; t=$(image "postgres-$v" "$base" "$d/layer.tar" "${std_env[@]}" --config.env PGDATA=/var/lib/postgresql/data \
     --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 5432/tcp --config.stopsignal SIGINT)
-  load postgres "$t" localhost/postgres:15
-  log "postgres: done in $(since "$s")s"
+  load "postgres-$v" "$t" "localhost/postgres:$v"
+  log "postgres-$v: done in $(since "$s")s"
 }
 
 # -------------------------------------------------------------------- mariadb
@@ -329,20 +349,25 @@ EOF
   chmod 0755 "$1"
 }
 
-build_mariadb() {
-  local s; s=$(now_us); local d="$work/mariadb"
+build_mariadb() { # VERSION: the version its suite's mariadb-server package is
+  local v=$1 s; s=$(now_us); local d="$work/mariadb-$v"
   # The package initialised /var/lib/mysql; the entrypoint makes its own.
   # shellcheck disable=SC2016 # $1 is mmdebstrap's: the root directory
   local hook='rm -rf "$1/var/lib/mysql" && install -d -m 0750 "$1/var/lib/mysql" && chroot "$1" chown mysql:mysql /var/lib/mysql'
-  local base; base=$(rootfs mariadb "$hook" mariadb-server)
+  local base; base=$(rootfs "mariadb-$v" "${server_suites[mariadb-$v]}" "$hook" mariadb-server)
   mkdir -p "$d/root/usr/local/bin"
   write_mariadb_entrypoint "$d/root/usr/local/bin/entrypoint.sh"
   layer_tar "$d/layer.tar" "$d/root"
-  local t; t=$(image mariadb "$base" "$d/layer.tar" "${std_env[@]}" \
+  local t; t=$(image "mariadb-$v" "$base" "$d/layer.tar" "${std_env[@]}" \
     --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 3306/tcp)
-  load mariadb "$t" localhost/mariadb:10.11
-  log "mariadb: done in $(since "$s")s"
+  load "mariadb-$v" "$t" "localhost/mariadb:$v"
+  log "mariadb-$v: done in $(since "$s")s"
 }
 
-for t in "${targets[@]}"; do "build_$t"; done
+for t in "${targets[@]}"; do
+  case $t in
+    postgres-* | mariadb-*) "build_${t%%-*}" "${t#*-}" ;;
+    *) "build_$t" ;;
+  esac
+done
 log "done: ${targets[*]}"

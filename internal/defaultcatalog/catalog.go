@@ -19,14 +19,16 @@ import (
 
 // Versions are the names each database engine's Functions and Tasks are
 // installed under, as <engine>-backup-<version> and <engine>-restore-<version>:
-// config/catalog defines each once, without a version. The first is ours;
-// the others are the names the addon charts of Stash v0.9 installed
-// (stashed/catalog, February 2020), which a v0.9 BackupConfiguration names.
-// Every name of an engine runs the same client of the stash image (pg_dump
-// 15, mariadb-dump 10.11), which dumps servers of these versions.
+// config/catalog defines each once, without a version. The version is the
+// server's. Ours come first, one per server major version the stash
+// image's client dumps and restores; then the names the addon charts of
+// Stash v0.9 installed (stashed/catalog, February 2020), which a v0.9
+// BackupConfiguration names. Every name of an engine runs the same client
+// of the stash image (pg_dumpall 17, which dumps servers 9.2 to 17;
+// mariadb-dump 11.8).
 var Versions = map[string][]string{
-	"postgres": {"15", "9.6", "10.2", "10.6", "11.1", "11.2"},
-	"mysql":    {"10.11", "5.7.25", "8.0.3", "8.0.14"},
+	"postgres": {"12", "13", "14", "15", "16", "17", "9.6", "10.2", "10.6", "11.1", "11.2"},
+	"mysql":    {"10.11", "11.8", "5.7.25", "8.0.3", "8.0.14"},
 }
 
 // Load decodes every catalog object strictly, makes the versioned copies of

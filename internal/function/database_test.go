@@ -273,6 +273,11 @@ func TestPsqlErrors(t *testing.T) {
 		"existing role": {stderr: "psql:<stdin>:14: ERROR:  role \"postgres\" already exists\n"},
 		"existing db and table": {stderr: "psql:<stdin>:30: ERROR:  database \"shop\" already exists\n" +
 			"psql:<stdin>:40: ERROR:  relation \"orders\" already exists\n"},
+		"dump of pg_dumpall 17 into a server before 17": {stderr: "psql:<stdin>:54: ERROR:  unrecognized configuration parameter \"transaction_timeout\"\n"},
+		"another unknown setting": {
+			stderr:  "psql:<stdin>:54: ERROR:  unrecognized configuration parameter \"no_such_setting\"\n",
+			wantErr: `unrecognized configuration parameter "no_such_setting"`,
+		},
 		"duplicate key": {
 			stderr: "psql:<stdin>:14: ERROR:  role \"postgres\" already exists\n" +
 				"psql:<stdin>:50: ERROR:  duplicate key value violates unique constraint \"orders_pkey\"\n" +

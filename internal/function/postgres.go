@@ -40,9 +40,12 @@ var postgres = engine{
 
 // toleratedPGErrors mark the statement errors a restore of pg_dumpall's
 // output expects on a running server: the script creates every role and
-// database, and at least the superuser it connects as exists already.
-// Stash's restore ignored them the same way.
-var toleratedPGErrors = []string{"already exists"}
+// database, and at least the superuser it connects as exists already
+// (Stash's restore ignored them the same way). And pg_dumpall 17, the
+// stash image's, begins each database's script by turning off
+// transaction_timeout, a setting new in PostgreSQL 17: a server before 17
+// refuses the SET, and has no such timeout to turn off.
+var toleratedPGErrors = []string{"already exists", `unrecognized configuration parameter "transaction_timeout"`}
 
 // psqlErrors counts the errors psql printed. With ON_ERROR_STOP=0 psql
 // exits 0 whatever its statements did, so its stderr is the only place a

@@ -7,7 +7,6 @@
 package compat_test
 
 import (
-	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
@@ -33,49 +32,12 @@ import (
 	"github.com/stash-operator/stash/internal/testenv"
 )
 
-// corpusDir is where the corpus is: $STASH_V09_CORPUS, or the shared
-// reference beside the checkout.
-func corpusDir(t *testing.T) string {
-	dir := os.Getenv("STASH_V09_CORPUS")
-	if dir == "" {
-		dir = filepath.Join(testenv.RepoRoot(), "..", "shared", "reference", "upstream-v0.9", "corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "RESOLVE-CASES.tsv")); err != nil {
-		if os.Getenv("STASH_REQUIRE_INFRA") == "1" {
-			t.Fatalf("the v0.9 corpus is missing (%v): put ../shared beside the checkout or set STASH_V09_CORPUS", err)
-		}
-		t.Skipf("the v0.9 corpus is missing (%v); set STASH_V09_CORPUS", err)
-	}
-	return dir
-}
-
 // A resolveCase is one row of RESOLVE-CASES.tsv: an invoker, by flag and
 // name, and the corpus documents it needs.
 type resolveCase struct {
 	id, flag, namespace, name string
 	inputs                    []string // FILE#DOC
 	notes                     string
-}
-
-func readTSV(t *testing.T, file string) [][]string {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rows [][]string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			rows = append(rows, strings.Split(line, "\t"))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
 }
 
 // userFacing are the corpus categories users copied from: the user
@@ -86,13 +48,13 @@ var userFacing = map[string]bool{"guide": true, "addon-example": true, "addon-md
 // category.
 func guideCases(t *testing.T, dir string) []resolveCase {
 	guide := map[string]bool{}
-	for _, row := range readTSV(t, filepath.Join(dir, "INDEX.tsv"))[1:] { // the first row is the header
+	for _, row := range testenv.ReadTSV(t, filepath.Join(dir, "INDEX.tsv"))[1:] { // the first row is the header
 		if len(row) >= 6 && userFacing[row[5]] {
 			guide[row[0]+"#"+row[1]] = true
 		}
 	}
 	var cases []resolveCase
-	for _, row := range readTSV(t, filepath.Join(dir, "RESOLVE-CASES.tsv")) {
+	for _, row := range testenv.ReadTSV(t, filepath.Join(dir, "RESOLVE-CASES.tsv")) {
 		if len(row) < 6 {
 			t.Fatalf("RESOLVE-CASES.tsv: short row %q", row)
 		}
@@ -272,7 +234,7 @@ func isWorkload(kind string) bool {
 // TestGuidesResolve resolves every invoker of the v0.9 user guides and of
 // the addons' examples and pages.
 func TestGuidesResolve(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testenv.V09Corpus(t)
 	cases := guideCases(t, dir)
 	if len(cases) == 0 {
 		t.Fatal("no guide case in RESOLVE-CASES.tsv")

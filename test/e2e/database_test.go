@@ -192,11 +192,12 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	})
 }
 
-// mariadb is a MariaDB 10.11 server with its Service, credentials Secret and
-// AppBinding (type mysql) with both a service and a url, as KubeDB writes
-// them; the url names a host that does not exist, so only a Job that uses
-// the service, as v0.9's addons did, reaches the server.
-func mariadb(name string) string {
+// mariadb is a MariaDB server of the given version (an image of
+// hack/build-images.sh) with its Service, credentials Secret and AppBinding
+// (type mysql) with both a service and a url, as KubeDB writes them; the url
+// names a host that does not exist, so only a Job that uses the service, as
+// v0.9's addons did, reaches the server.
+func mariadb(name, version string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Secret
 metadata:
@@ -212,7 +213,7 @@ metadata:
 spec:
   containers:
   - name: mariadb
-    image: localhost/mariadb:10.11
+    image: localhost/mariadb:%[2]s
     imagePullPolicy: IfNotPresent
     env:
     - name: MARIADB_ROOT_PASSWORD
@@ -234,12 +235,12 @@ kind: AppBinding
 metadata: {name: %[1]s}
 spec:
   type: mysql
-  version: "10.11"
+  version: "%[2]s"
   clientConfig:
     service: {name: %[1]s, port: 3306, scheme: mysql}
     url: tcp(%[1]s-not-used:3306)/
   secret: {name: %[1]s-auth}
-`, name)
+`, name, version)
 }
 
 const (
@@ -267,58 +268,143 @@ func mariadbQuery(t *testing.T, ns, pod, sql string) string {
 }
 
 // startMariaDB applies a MariaDB server's manifests and waits until it
-// answers.
-func startMariaDB(t *testing.T, ns, pod string) {
+// answers with the version asked for.
+func startMariaDB(t *testing.T, ns, pod, version string) {
 	t.Helper()
-	apply(t, ns, mariadb(pod))
+	apply(t, ns, mariadb(pod, version))
 	waitPodReady(t, ns, pod)
 	waitAnswers(t, ns, pod, func() []string { return mariadbCommand("select 1") })
+	if got := mariadbQuery(t, ns, pod, "select version()"); !strings.HasPrefix(got, version+".") {
+		t.Fatalf("%s runs MariaDB %s, want %s", pod, got, version)
+	}
 }
 
-// TestMariaDBBackupRestore backs up a MariaDB 10.11 server with the catalog's
-// mysql-backup-8.0.14 Task (the name Stash v0.9's addon installed) and
-// restores it into a second, empty server with mysql-restore-10.11: both
-// databases must come back identical.
-func TestMariaDBBackupRestore(t *testing.T) {
-	t.Parallel()
+// mariadbRoundTrip backs up a MariaDB server of version from with the Task
+// backupTask and restores the snapshot into a second, empty server of
+// version to with restoreTask: both databases must come back identical.
+func mariadbRoundTrip(t *testing.T, from, backupTask, to, restoreTask string) {
 	ns := setUp(t, "mariadb")
-	startMariaDB(t, ns, "source-mariadb")
+	startMariaDB(t, ns, "source-mariadb", from)
 	mariadbQuery(t, ns, "source-mariadb", mariadbSampleData)
 	want := mariadbQuery(t, ns, "source-mariadb", mariadbChecksum)
-
-	localRepository(t, ns, "local-repo")
-	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: mariadb-backup}
-spec:
-  schedule: "0 0 1 1 *"
-  task: {name: mysql-backup-8.0.14}
-  repository: {name: local-repo}
-  target:
-    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: source-mariadb}
-  retentionPolicy: {name: keep-last-5, keepLast: 5, prune: true}
-`)
-	bs := triggerBackup(t, ns, "mariadb-backup")
-	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
-	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
-	waitSnapshotCount(t, ns, "local-repo", 1)
-
-	startMariaDB(t, ns, "restored-mariadb")
-	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
-kind: RestoreSession
-metadata: {name: mariadb-restore}
-spec:
-  task: {name: mysql-restore-10.11}
-  repository: {name: local-repo}
-  target:
-    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: restored-mariadb}
-  rules:
-  - snapshots: [latest]
-`)
-	st = waitSession(t, ns, "restoresession", "mariadb-restore", 5*time.Minute)
-	t.Logf("restore Succeeded in %s", st.SessionDuration)
+	roundTrip(t, ns, "source-mariadb", backupTask, "restored-mariadb", restoreTask,
+		func() { startMariaDB(t, ns, "restored-mariadb", to) })
 	if got := mariadbQuery(t, ns, "restored-mariadb", mariadbChecksum); got != want {
 		t.Fatalf("restored data differs:\nsource   %s\nrestored %s", want, got)
 	}
-	t.Logf("restored data identical: %s", want)
+	t.Logf("MariaDB %s restored into %s identical: %s", from, to, want)
+}
+
+// roundTrip backs up the database of the AppBinding source with the Task
+// backupTask into a new local repository, then starts the empty server
+// restored (startRestored) and restores the snapshot into it with
+// restoreTask. It returns when the restore Succeeded.
+func roundTrip(t *testing.T, ns, source, backupTask, restored, restoreTask string, startRestored func()) {
+	t.Helper()
+	localRepository(t, ns, "local-repo")
+	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: db-backup}
+spec:
+  schedule: "0 0 1 1 *"
+  task: {name: `+backupTask+`}
+  repository: {name: local-repo}
+  target:
+    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: `+source+`}
+  retentionPolicy: {name: keep-last-5, keepLast: 5, prune: true}
+`)
+	bs := triggerBackup(t, ns, "db-backup")
+	st := waitSession(t, ns, "backupsession", bs, 5*time.Minute)
+	t.Logf("backup %s of %s with %s Succeeded in %s", bs, source, backupTask, st.SessionDuration)
+	waitSnapshotCount(t, ns, "local-repo", 1)
+
+	startRestored()
+	apply(t, ns, `apiVersion: stash.appscode.com/v1beta1
+kind: RestoreSession
+metadata: {name: db-restore}
+spec:
+  task: {name: `+restoreTask+`}
+  repository: {name: local-repo}
+  target:
+    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: `+restored+`}
+  rules:
+  - snapshots: [latest]
+`)
+	st = waitSession(t, ns, "restoresession", "db-restore", 5*time.Minute)
+	t.Logf("restore into %s with %s Succeeded in %s", restored, restoreTask, st.SessionDuration)
+}
+
+// postgresServer is the README's postgres.yaml (Secret, Pod, Service,
+// AppBinding) for a server of another major version (an image of
+// hack/build-images.sh) under another name.
+func postgresServer(t *testing.T, name, version string) string {
+	t.Helper()
+	y := readmeYAML(t, "postgres.yaml")
+	for old, repl := range map[string]string{
+		"localhost/postgres:15":       "localhost/postgres:" + version,
+		"/usr/lib/postgresql/15/bin/": "/usr/lib/postgresql/" + version + "/bin/",
+		`version: "15"`:               `version: "` + version + `"`,
+		"source-postgres":             name,
+	} {
+		if !strings.Contains(y, old) {
+			t.Fatalf("the README's postgres.yaml has no %q to replace: update postgresServer", old)
+		}
+		y = strings.ReplaceAll(y, old, repl)
+	}
+	return y
+}
+
+// startPostgresVersion starts postgresServer and checks that it runs the
+// major version asked for.
+func startPostgresVersion(t *testing.T, ns, pod, version string) {
+	t.Helper()
+	startPostgres(t, ns, pod, postgresServer(t, pod, version))
+	if got := psql(t, ns, pod, "postgres", "select current_setting('server_version_num')::int / 10000"); got != version {
+		t.Fatalf("%s runs PostgreSQL %s, want %s", pod, got, version)
+	}
+}
+
+// TestDatabaseRoundTrips backs up each server version of the catalog's
+// engines and restores it into an empty server, which must then hold the
+// same data: under the Task names Stash v0.9's addons installed (a v0.9
+// BackupConfiguration unchanged, against today's servers), under ours, and
+// into a newer major version (the upgrade path).
+func TestDatabaseRoundTrips(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		roundTrip                         func(t *testing.T, from, backupTask, to, restoreTask string)
+		from, backupTask, to, restoreTask string
+	}{
+		"MariaDB 10.11 with v0.9's mysql-backup-8.0.14": {mariadbRoundTrip, "10.11", "mysql-backup-8.0.14", "10.11", "mysql-restore-10.11"},
+		"MariaDB 11.8": {mariadbRoundTrip, "11.8", "mysql-backup-11.8", "11.8", "mysql-restore-11.8"},
+		"PostgreSQL 17 with v0.9's postgres-backup-11.1": {postgresRoundTrip, "17", "postgres-backup-11.1", "17", "postgres-restore-11.1"},
+		"PostgreSQL 15 into 17":                          {postgresRoundTrip, "15", "postgres-backup-15", "17", "postgres-restore-17"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tc.roundTrip(t, tc.from, tc.backupTask, tc.to, tc.restoreTask)
+		})
+	}
+}
+
+// postgresRoundTrip backs up a PostgreSQL server of major version from with
+// backupTask and restores the snapshot with restoreTask into an empty server
+// of major version to: the sample data and a role must come back.
+func postgresRoundTrip(t *testing.T, from, backupTask, to, restoreTask string) {
+	ns := setUp(t, "pg")
+	startPostgresVersion(t, ns, "source-postgres", from)
+	psql(t, ns, "source-postgres", "postgres", "create database shop")
+	psql(t, ns, "source-postgres", "shop", pgSampleData)
+	psql(t, ns, "source-postgres", "shop", "create role reporting login password 'e2e-reporting'; grant select on orders to reporting")
+	want := psql(t, ns, "source-postgres", "shop", pgChecksum)
+	roundTrip(t, ns, "source-postgres", backupTask, "restored-postgres", restoreTask,
+		func() { startPostgresVersion(t, ns, "restored-postgres", to) })
+	if got := psql(t, ns, "restored-postgres", "shop", pgChecksum); got != want {
+		t.Fatalf("restored data differs:\nsource   %s\nrestored %s", want, got)
+	}
+	if got := psql(t, ns, "restored-postgres", "shop", "select has_table_privilege('reporting', 'orders', 'select')"); got != "t" {
+		t.Fatalf("restored role reporting may select orders: %q, want t", got)
+	}
+	t.Logf("PostgreSQL %s restored into %s identical, with its role: %s", from, to, want)
 }

@@ -37,10 +37,11 @@ type AppBindingSpec struct {
 	// SecretTransforms rename, add or remove keys of the Secret before use.
 	// +optional
 	SecretTransforms []SecretTransform `json:"secretTransforms,omitempty"`
-	// Parameters for the application's client, free form.
+	// Parameters for the application's client, free form: not necessarily
+	// an object with apiVersion and kind (v0.9's MongoDB AppBindings hold
+	// only replicaSets or configServer and shards).
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:EmbeddedResource
 	Parameters *runtime.RawExtension `json:"parameters,omitempty"`
 }
 

@@ -4,7 +4,9 @@ package v1alpha1
 // are not passed. Forget is always scoped to the backup's host, so one target
 // never prunes another target's snapshots.
 type RetentionPolicy struct {
-	// Name is cosmetic, kept for Stash compatibility.
+	// Name is cosmetic, kept for Stash compatibility; v0.9's guides leave
+	// it out too.
+	// +optional
 	Name string `json:"name"`
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self >= 0",message="keepLast must not be negative: set the number of snapshots to keep, or leave it out"
