@@ -3,13 +3,16 @@
 // the resolver: every BackupConfiguration, BackupSession and RestoreSession
 // of the v0.9 user guides and of the addons' examples and pages must
 // resolve, with the default catalog, into one Job per host of its target,
-// or be refused with an error that names what is not supported.
+// or be refused with an error that names what is not supported. The
+// database invokers resolve with the v0.9 addons' own Functions and Tasks
+// too, as for a user who keeps them installed.
 package compat_test
 
 import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,22 +76,35 @@ func upstreamCatalog(input string) bool {
 	return strings.Contains(input, "/templates/") || strings.HasPrefix(input, "stashed-stash/")
 }
 
-// load reads the case's documents, after the default catalog.
-func load(t *testing.T, dir string, c resolveCase) *resolve.Objects {
+// A catalog is the Functions and Tasks a case resolves with.
+type catalog int
+
+const (
+	// ourCatalog is the default catalog, which the operator installs.
+	ourCatalog catalog = iota
+	// upstreamCatalogs are the v0.9 operator's and addons' Functions and
+	// Tasks of the corpus, as a v0.9 user who keeps them installed has them.
+	upstreamCatalogs
+)
+
+// load reads the case's documents, with the catalog cat.
+func load(t *testing.T, dir string, c resolveCase, cat catalog) *resolve.Objects {
 	t.Helper()
 	objs := resolve.NewObjects()
-	fns, tasks, err := defaultcatalog.Load("stash:compat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fn := range fns {
-		objs.Add(fn, c.namespace)
-	}
-	for _, task := range tasks {
-		objs.Add(task, c.namespace)
+	if cat == ourCatalog {
+		fns, tasks, err := defaultcatalog.Load("stash:compat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fn := range fns {
+			objs.Add(fn, c.namespace)
+		}
+		for _, task := range tasks {
+			objs.Add(task, c.namespace)
+		}
 	}
 	for _, in := range c.inputs {
-		if upstreamCatalog(in) {
+		if upstreamCatalog(in) && cat == ourCatalog {
 			continue
 		}
 		file, doc, ok := strings.Cut(in, "#")
@@ -188,8 +204,11 @@ func wantHosts(target *stashv1beta1.BackupTarget, restore *stashv1beta1.RestoreT
 		}
 	case "DaemonSet":
 		return daemonSetNodes
-	case "":
-		if replicas != nil { // a restore into volumeClaimTemplates
+	case "", "AppBinding":
+		// A restore into volumeClaimTemplates (the claims alone, or a
+		// database's, as Percona XtraDB Cluster's guide restores each
+		// member): a host per replica.
+		if replicas != nil && restore != nil && len(restore.VolumeClaimTemplates) > 0 {
 			count = int(*replicas)
 		}
 	}
@@ -248,33 +267,10 @@ func TestGuidesResolve(t *testing.T) {
 				tally["skipped: "+c.notes]++
 				t.Skip(c.notes)
 			}
-			objs := load(t, dir, c)
-			var target *stashv1beta1.BackupTarget
-			var restoreTarget *stashv1beta1.RestoreTarget
-			var driver stashv1beta1.Snapshotter
-			var task string
-			switch c.flag {
-			case "--backup-configuration", "--backup-session":
-				bcName := c.name
-				if c.flag == "--backup-session" {
-					bcName = objs.BackupSessions[c.namespace+"/"+c.name].Spec.Invoker.Name
-				}
-				bc := objs.BackupConfigurations[c.namespace+"/"+bcName]
-				target, driver, task = bc.Spec.Target, bc.Spec.Driver, bc.Spec.Task.Name
-			case "--restore-session":
-				rs := objs.RestoreSessions[c.namespace+"/"+c.name]
-				restoreTarget, driver, task = rs.Spec.Target, rs.Spec.Driver, rs.Spec.Task.Name
-			default:
-				t.Fatalf("unknown flag %q", c.flag)
-			}
-			var ref stashv1beta1.TargetRef
-			var mounts []corev1.VolumeMount
-			if target != nil {
-				ref, mounts = target.Ref, target.VolumeMounts
-			}
-			if restoreTarget != nil {
-				ref, mounts = restoreTarget.Ref, restoreTarget.VolumeMounts
-			}
+			objs := load(t, dir, c, ourCatalog)
+			inv := invokerOf(t, objs, c)
+			target, restoreTarget, driver, task := inv.target, inv.restoreTarget, inv.driver, inv.task
+			ref, mounts := inv.ref()
 			if isWorkload(ref.Kind) {
 				addWorkload(objs, c.namespace, ref, mounts)
 			}
@@ -323,6 +319,136 @@ func TestGuidesResolve(t *testing.T) {
 	}
 	for what, n := range tally {
 		t.Logf("%3d %s", n, what)
+	}
+}
+
+// invoker is what a case's invoker names: its target (a backup's or a
+// restore's), its driver and its Task.
+type invoker struct {
+	target        *stashv1beta1.BackupTarget
+	restoreTarget *stashv1beta1.RestoreTarget
+	driver        stashv1beta1.Snapshotter
+	task          string
+}
+
+func invokerOf(t *testing.T, objs *resolve.Objects, c resolveCase) invoker {
+	t.Helper()
+	switch c.flag {
+	case "--backup-configuration", "--backup-session":
+		bcName := c.name
+		if c.flag == "--backup-session" {
+			bcName = objs.BackupSessions[c.namespace+"/"+c.name].Spec.Invoker.Name
+		}
+		bc := objs.BackupConfigurations[c.namespace+"/"+bcName]
+		return invoker{target: bc.Spec.Target, driver: bc.Spec.Driver, task: bc.Spec.Task.Name}
+	case "--restore-session":
+		rs := objs.RestoreSessions[c.namespace+"/"+c.name]
+		return invoker{restoreTarget: rs.Spec.Target, driver: rs.Spec.Driver, task: rs.Spec.Task.Name}
+	}
+	t.Fatalf("unknown flag %q", c.flag)
+	return invoker{}
+}
+
+// ref is the invoker's target and the volumes it names.
+func (inv invoker) ref() (stashv1beta1.TargetRef, []corev1.VolumeMount) {
+	switch {
+	case inv.target != nil:
+		return inv.target.Ref, inv.target.VolumeMounts
+	case inv.restoreTarget != nil:
+		return inv.restoreTarget.Ref, inv.restoreTarget.VolumeMounts
+	}
+	return stashv1beta1.TargetRef{}, nil
+}
+
+// TestDatabaseInvokersResolveWithUpstreamCatalog resolves every database
+// invoker of the v0.9 user guides and of the addons' examples and pages
+// with the v0.9 addons' own Functions and Tasks instead of ours, as for a
+// user who keeps them installed: each must resolve into one Job per host
+// that runs the addon's image against the invoker's AppBinding, every
+// variable (v0.9's ${VAR:=default} forms, ${secretVolume}) resolved.
+func TestDatabaseInvokersResolveWithUpstreamCatalog(t *testing.T) {
+	dir := testenv.V09Corpus(t)
+	tally := map[string]int{}
+	for _, c := range guideCases(t, dir) {
+		if strings.HasPrefix(c.notes, "no upstream ") {
+			continue // made by auto-backup: see TestGuidesResolve
+		}
+		objs := load(t, dir, c, upstreamCatalogs)
+		inv := invokerOf(t, objs, c)
+		ref, _ := inv.ref()
+		if ref.Kind != "AppBinding" {
+			continue
+		}
+		t.Run(c.id, func(t *testing.T) {
+			task := objs.Tasks[inv.task]
+			if task == nil {
+				// The corpus holds one chart version per addon (postgres
+				// 11.2, mysql 8.0.14, ...); TestGuidesResolve resolves the
+				// other names with ours.
+				tally["not in the corpus's addon charts: "+inv.task]++
+				t.Skipf("the corpus has no upstream Task %q", inv.task)
+			}
+			results, err := resolveOne(objs, c)
+			if err != nil {
+				t.Fatalf("does not resolve with the upstream catalog: %v", err)
+			}
+			hosts := wantHosts(inv.target, inv.restoreTarget)
+			if len(results) != len(hosts) {
+				t.Fatalf("%d Jobs, want one per host %v", len(results), hosts)
+			}
+			for _, res := range results {
+				checkUpstreamJob(t, res.Job, task, objs.Functions, ref.Name)
+			}
+			tally[fmt.Sprintf("resolved: %s %s", strings.TrimPrefix(c.flag, "--"), inv.task)]++
+		})
+	}
+	if len(tally) == 0 {
+		t.Fatal("no database invoker in the corpus's guide cases")
+	}
+	for what, n := range tally {
+		t.Logf("%3d %s", n, what)
+	}
+}
+
+// checkUpstreamJob checks a Job resolved with the upstream catalog: each of
+// the Task's steps runs its Function's image, the data step against the
+// AppBinding, and no ${ is left in what the containers run or mount.
+func checkUpstreamJob(t *testing.T, job *batchv1.Job, task *stashv1beta1.Task, functions map[string]*stashv1beta1.Function, appBinding string) {
+	t.Helper()
+	pod := job.Spec.Template.Spec
+	containers := append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...)
+	images := map[string]bool{}
+	for _, c := range containers {
+		images[c.Image] = true
+		texts := append(append([]string{}, c.Command...), c.Args...)
+		for _, e := range c.Env {
+			texts = append(texts, e.Value)
+		}
+		for _, m := range c.VolumeMounts {
+			texts = append(texts, m.Name, m.MountPath)
+		}
+		for _, text := range texts {
+			if strings.Contains(text, "${") {
+				t.Errorf("Job %s: container %s has an unresolved variable: %q", job.Name, c.Name, text)
+			}
+		}
+	}
+	for _, v := range pod.Volumes {
+		if strings.Contains(v.Name, "${") || (v.Secret != nil && strings.Contains(v.Secret.SecretName, "${")) {
+			t.Errorf("Job %s: volume %q has an unresolved variable: %+v", job.Name, v.Name, v)
+		}
+	}
+	for _, step := range task.Spec.Steps {
+		fn := functions[step.Name]
+		if fn == nil {
+			t.Fatalf("Task %s names Function %s, which the corpus does not hold", task.Name, step.Name)
+		}
+		if !images[fn.Spec.Image] {
+			t.Errorf("Job %s: no container runs Function %s's image %s (images %v)", job.Name, fn.Name, fn.Spec.Image, slices.Sorted(maps.Keys(images)))
+		}
+	}
+	if !hasArg(job, "--appbinding="+appBinding) {
+		t.Errorf("Job %s does not run against AppBinding %s", job.Name, appBinding)
 	}
 }
 
