@@ -16,9 +16,13 @@
 #   localhost/mariadb:10.11  mariadb-server 10.11 (bookworm), and
 #   localhost/mariadb:11.8   mariadb-server 11.8 (trixie); password from
 #                            MARIADB_ROOT_PASSWORD, listen on 0.0.0.0:3306
+#   localhost/redis:7        redis-server 7.0 (bookworm), and
+#   localhost/redis:8        redis-server 8.0 (trixie); the default user's
+#                            password from REDIS_PASSWORD, no persistence,
+#                            listen on 0.0.0.0:6379
 #
-# usage: hack/build-images.sh [IMAGE...]   (default: all of
-#        pause busybox stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8)
+# usage: hack/build-images.sh [IMAGE...]   (default: all of pause busybox
+#        stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8 redis-7 redis-8)
 #
 # How: mmdebstrap makes each Debian root filesystem as a tarball from the
 # Debian mirror apt uses (/etc/apt/sources.list.d/debian.sources), umoci packs
@@ -57,14 +61,15 @@ sources=/etc/apt/sources.list.d/debian.sources
 source "$here/image/stash.env" # SUITE, PACKAGES and IMAGE_* of the stash image
 # The database servers of the end-to-end tests: <engine>-<version> and the
 # Debian suite that packages that version.
-declare -A server_suites=([postgres-15]=bookworm [postgres-17]=trixie [mariadb-10.11]=bookworm [mariadb-11.8]=trixie)
+declare -A server_suites=([postgres-15]=bookworm [postgres-17]=trixie [mariadb-10.11]=bookworm [mariadb-11.8]=trixie
+  [redis-7]=bookworm [redis-8]=trixie)
 
 # shellcheck source=hack/lib/common.sh
 source "$here/lib/common.sh"
 log_name=build-images
 sha() { sha256sum | cut -c1-16; }
 
-all_images=(pause busybox stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8)
+all_images=(pause busybox stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8 redis-7 redis-8)
 targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=("${all_images[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all_images[*]} " == *" $t "* ]] || die "unknown image $t (${all_images[*]})"
@@ -290,17 +295,10 @@ EOF
 }
 
 build_postgres() { # VERSION: the major version, packaged as postgresql-VERSION
-  local v=$1 s; s=$(now_us); local d="$work/postgres-$v"
+  local v=$1
   # The package creates a cluster "main"; the entrypoint makes its own.
-  local hook="rm -rf \"\$1/etc/postgresql/$v/main\" \"\$1/var/lib/postgresql/$v/main\""
-  local base; base=$(rootfs "postgres-$v" "${server_suites[postgres-$v]}" "$hook" "postgresql-$v")
-  mkdir -p "$d/root/usr/local/bin"
-  write_postgres_entrypoint "$d/root/usr/local/bin/entrypoint.sh"
-  layer_tar "$d/layer.tar" "$d/root"
-  local t; t=$(image "postgres-$v" "$base" "$d/layer.tar" "${std_env[@]}" --config.env PGDATA=/var/lib/postgresql/data \
-    --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 5432/tcp --config.stopsignal SIGINT)
-  load "postgres-$v" "$t" "localhost/postgres:$v"
-  log "postgres-$v: done in $(since "$s")s"
+  build_server postgres "$v" "rm -rf \"\$1/etc/postgresql/$v/main\" \"\$1/var/lib/postgresql/$v/main\"" "postgresql-$v" \
+    --config.env PGDATA=/var/lib/postgresql/data --config.exposedports 5432/tcp --config.stopsignal SIGINT
 }
 
 # -------------------------------------------------------------------- mariadb
@@ -350,23 +348,57 @@ EOF
 }
 
 build_mariadb() { # VERSION: the version its suite's mariadb-server package is
-  local v=$1 s; s=$(now_us); local d="$work/mariadb-$v"
   # The package initialised /var/lib/mysql; the entrypoint makes its own.
   # shellcheck disable=SC2016 # $1 is mmdebstrap's: the root directory
-  local hook='rm -rf "$1/var/lib/mysql" && install -d -m 0750 "$1/var/lib/mysql" && chroot "$1" chown mysql:mysql /var/lib/mysql'
-  local base; base=$(rootfs "mariadb-$v" "${server_suites[mariadb-$v]}" "$hook" mariadb-server)
+  build_server mariadb "$1" 'rm -rf "$1/var/lib/mysql" && install -d -m 0750 "$1/var/lib/mysql" && chroot "$1" chown mysql:mysql /var/lib/mysql' \
+    mariadb-server --config.exposedports 3306/tcp
+}
+
+# ---------------------------------------------------------------------- redis
+write_redis_entrypoint() {
+  cat > "$1" <<'EOF'
+#!/bin/sh
+# Runs redis-server on 0.0.0.0:6379 without persistence, the default user's
+# password $REDIS_PASSWORD (written to a config file: not on the command
+# line). Extra arguments go to redis-server. Started as root it drops to
+# the redis user.
+set -eu
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p /run/redis
+  chown redis:redis /run/redis
+  exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
+fi
+: "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
+umask 077
+conf=/run/redis/redis.conf
+printf 'bind 0.0.0.0\nport 6379\ndir /run/redis\nsave ""\nappendonly no\nprotected-mode no\nrequirepass %s\n' "$REDIS_PASSWORD" > "$conf"
+exec redis-server "$conf" "$@"
+EOF
+  chmod 0755 "$1"
+}
+
+build_redis() { # VERSION: the major version its suite's redis-server package is
+  build_server redis "$1" true redis-server --config.exposedports 6379/tcp
+}
+
+# build_server ENGINE VERSION HOOK PACKAGE CONFIG_ARGS...: the image
+# localhost/ENGINE:VERSION, PACKAGE of the suite server_suites names (HOOK:
+# rootfs's) with write_ENGINE_entrypoint's entrypoint and CONFIG_ARGS.
+build_server() {
+  local engine=$1 v=$2 hook=$3 package=$4; shift 4
+  local name="$engine-$v" s; s=$(now_us); local d="$work/$engine-$v"
+  local base; base=$(rootfs "$name" "${server_suites[$name]}" "$hook" "$package")
   mkdir -p "$d/root/usr/local/bin"
-  write_mariadb_entrypoint "$d/root/usr/local/bin/entrypoint.sh"
+  "write_${engine}_entrypoint" "$d/root/usr/local/bin/entrypoint.sh"
   layer_tar "$d/layer.tar" "$d/root"
-  local t; t=$(image "mariadb-$v" "$base" "$d/layer.tar" "${std_env[@]}" \
-    --config.entrypoint /usr/local/bin/entrypoint.sh --config.exposedports 3306/tcp)
-  load "mariadb-$v" "$t" "localhost/mariadb:$v"
-  log "mariadb-$v: done in $(since "$s")s"
+  local t; t=$(image "$name" "$base" "$d/layer.tar" "${std_env[@]}" --config.entrypoint /usr/local/bin/entrypoint.sh "$@")
+  load "$name" "$t" "localhost/$engine:$v"
+  log "$name: done in $(since "$s")s"
 }
 
 for t in "${targets[@]}"; do
   case $t in
-    postgres-* | mariadb-*) "build_${t%%-*}" "${t#*-}" ;;
+    postgres-* | mariadb-* | redis-*) "build_${t%%-*}" "${t#*-}" ;;
     *) "build_$t" ;;
   esac
 done

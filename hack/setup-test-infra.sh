@@ -38,7 +38,7 @@ flock 9
 # throwaway instances on 127.0.0.1.
 packages=(curl ca-certificates)
 has lint && packages+=(shellcheck)
-has data && packages+=(postgresql mariadb-server mariadb-client)
+has data && packages+=(postgresql mariadb-server mariadb-client redis-server redis-tools)
 has cluster && packages+=(containerd runc containernetworking-plugins umoci busybox-static iptables conntrack openssl jq mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do

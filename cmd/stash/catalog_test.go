@@ -30,6 +30,7 @@ var catalogTargets = map[string]struct{ target, wantClaim, wantArg string }{
 	},
 	"postgres-": {target: "ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: shop-postgres}", wantArg: "--appbinding=shop-postgres"},
 	"mysql-":    {target: "ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: shop-mysql}", wantArg: "--appbinding=shop-mysql"},
+	"redis-":    {target: "ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: cache}", wantArg: "--appbinding=cache"},
 }
 
 // mountsClaim reports whether container c of job mounts the claim.

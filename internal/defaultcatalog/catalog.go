@@ -1,7 +1,7 @@
 // Package defaultcatalog loads the default Functions and Tasks that ship
 // with the operator (config/catalog): PVC and workload backup and restore,
-// PostgreSQL and MySQL/MariaDB backup and restore under every name of
-// Versions, and update-status.
+// PostgreSQL, MySQL/MariaDB and Redis backup and restore under every name
+// of Versions, and update-status.
 package defaultcatalog
 
 import (
@@ -23,12 +23,14 @@ import (
 // server's. Ours come first, one per server major version the stash
 // image's client dumps and restores; then the names the addon charts of
 // Stash v0.9 installed (stashed/catalog, February 2020), which a v0.9
-// BackupConfiguration names. Every name of an engine runs the same client
-// of the stash image (pg_dumpall 17, which dumps servers 9.2 to 17;
-// mariadb-dump 11.8).
+// BackupConfiguration names (v0.9 had no Redis addon). Every name of an
+// engine runs the same client of the stash image (pg_dumpall 17, which
+// dumps servers 9.2 to 17; mariadb-dump 11.8; the stash binary's own for
+// Redis).
 var Versions = map[string][]string{
 	"postgres": {"12", "13", "14", "15", "16", "17", "9.6", "10.2", "10.6", "11.1", "11.2"},
 	"mysql":    {"10.11", "11.8", "5.7.25", "8.0.3", "8.0.14"},
+	"redis":    {"7", "8"},
 }
 
 // Load decodes every catalog object strictly, makes the versioned copies of

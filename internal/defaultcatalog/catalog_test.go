@@ -94,6 +94,26 @@ var wantTasks = map[string]struct {
 			"--source-hostname=${SOURCE_HOSTNAME:=}",
 		},
 	},
+	"redis-backup": {
+		direction: inBackup, command: "backup-redis",
+		flags: []string{
+			"--namespace=${NAMESPACE:=default}",
+			"--appbinding=${TARGET_NAME:=}",
+			"--redis-args=${redisArgs:=}",
+			"--wait-timeout=${waitTimeout:=300}",
+		},
+	},
+	"redis-restore": {
+		direction: inRestore, command: "restore-redis",
+		flags: []string{
+			"--namespace=${NAMESPACE:=default}",
+			"--appbinding=${TARGET_NAME:=}",
+			"--redis-args=${redisArgs:=}",
+			"--wait-timeout=${waitTimeout:=300}",
+			"--snapshot=${RESTORE_SNAPSHOTS:=}",
+			"--source-hostname=${SOURCE_HOSTNAME:=}",
+		},
+	},
 }
 
 var commonFlags = []string{

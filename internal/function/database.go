@@ -27,14 +27,16 @@ import (
 	"github.com/stash-operator/stash/internal/restic"
 )
 
-// DumpFileName is the name a database dump has inside its snapshot, as
-// Stash's database Functions named it: repositories written by Stash
-// restore unchanged.
+// DumpFileName is the name an SQL dump has inside its snapshot, as Stash's
+// database Functions named it: repositories written by Stash restore
+// unchanged.
 const DumpFileName = "dumpfile.sql"
 
-// engine is what differs between PostgreSQL and MySQL/MariaDB.
+// engine is what differs between PostgreSQL, MySQL/MariaDB and Redis.
 type engine struct {
-	name        string // for messages: "PostgreSQL"
+	name string // for messages: "PostgreSQL"
+	// dumpFile is the dump's name inside its snapshot.
+	dumpFile    string
 	argsFlag    string // "pg-args"
 	defaultPort int
 	defaultUser string
@@ -51,6 +53,9 @@ type engine struct {
 	// dumpPrograms and clientPrograms: the first one on PATH is used.
 	dumpPrograms   []string
 	clientPrograms []string
+	// self: the dump and client program is this binary (connArgs start
+	// with its hidden command), not one on PATH.
+	self bool
 	// connArgs are the arguments naming the server and user, for every
 	// program of the engine.
 	connArgs func(c connection) []string
@@ -72,8 +77,16 @@ type restoreErrors interface {
 	err(program string) error
 }
 
-// findProgram is the first of names found on PATH.
+// findProgram is the first of names found on PATH, or this binary for an
+// engine whose programs are its own.
 func findProgram(e *engine, names []string) (string, error) {
+	if e.self {
+		p, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("find this program, which dumps and restores %s: %w", e.name, err)
+		}
+		return p, nil
+	}
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
 			return p, nil

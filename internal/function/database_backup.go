@@ -49,7 +49,7 @@ func (x *exitCheckedReader) Close() error {
 // dumpToRepo runs dump with its stdout streamed into restic backup --stdin
 // and returns restic's summary only when both succeeded. Otherwise no
 // snapshot of the dump remains.
-func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, dump process.Program, host string) (*restic.BackupSummary, error) {
+func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, dump process.Program, file, host string) (*restic.BackupSummary, error) {
 	o.logCommand(dump)
 	cmd := dump.Command(ctx)
 	stderr := process.NewTail(process.StderrTailLines, nil)
@@ -62,7 +62,7 @@ func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, dump
 		return nil, fmt.Errorf("start %s: %w", dump.Name(), err)
 	}
 	src := &exitCheckedReader{r: stdout, wait: func() error { return process.Outcome(ctx, dump.Name(), cmd.Wait(), stderr) }}
-	sum, backupErr := repo.BackupStdin(ctx, src, DumpFileName, host)
+	sum, backupErr := repo.BackupStdin(ctx, src, file, host)
 	dumpErr := src.Close()
 
 	var readErr *restic.ReadError
@@ -91,7 +91,7 @@ func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, dump
 	return nil, fmt.Errorf("%w; no snapshot was kept", err)
 }
 
-// backupDatabase is backup-pg and backup-mysql: dump into the repository,
+// backupDatabase is backup-pg, backup-mysql and backup-redis: dump into the repository,
 // then the after-backup sequence. Failures are the Failed host entry.
 func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOutput {
 	start := time.Now()
@@ -120,11 +120,11 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 	}
 	args := append(append(e.connArgs(conn), e.dumpArgs...), extra...)
 	dump := process.Program{Path: dumpPath, Args: args, Env: childEnv(e, conn)}
-	sum, err := o.dumpToRepo(ctx, repo, dump, host)
+	sum, err := o.dumpToRepo(ctx, repo, dump, e.dumpFile, host)
 	if err != nil {
 		return fail(err)
 	}
-	snaps := []v1beta1.SnapshotStats{SnapshotStats(sum, DumpFileName)}
+	snaps := []v1beta1.SnapshotStats{SnapshotStats(sum, e.dumpFile)}
 	repoStats, err := o.AfterBackup(ctx, repo, host, []*restic.BackupSummary{sum})
 	if err != nil {
 		return FailedBackup(host, start, snaps, scrub.err(err))

@@ -35,7 +35,7 @@ func (o DatabaseOptions) dumpToClient(ctx context.Context, e *engine, repo *rest
 		return fmt.Errorf("start %s: %w", client.Name(), err)
 	}
 	_ = pr.Close() // the client has its copy; ours would keep it from seeing EOF
-	dumpErr := repo.Dump(ctx, snapshot, source, DumpFileName, pw)
+	dumpErr := repo.Dump(ctx, snapshot, source, e.dumpFile, pw)
 	_ = pw.Close()
 	clientErr := process.Outcome(ctx, client.Name(), cmd.Wait(), stderr)
 	stderr.Flush()
@@ -45,14 +45,14 @@ func (o DatabaseOptions) dumpToClient(ctx context.Context, e *engine, repo *rest
 		// consequence, not the cause.
 		return clientErr
 	case dumpErr != nil:
-		return fmt.Errorf("read %s from the repository: %w", DumpFileName, dumpErr)
+		return fmt.Errorf("read %s from the repository: %w", e.dumpFile, dumpErr)
 	case errs != nil:
 		return errs.err(client.Name())
 	}
 	return nil
 }
 
-// restoreDatabase is restore-pg and restore-mysql: each snapshot's dump
+// restoreDatabase is restore-pg, restore-mysql and restore-redis: each snapshot's dump
 // streamed into the client. Failures are the Failed host entry.
 func restoreDatabase(ctx context.Context, e *engine, o DatabaseRestoreOptions) RestoreOutput {
 	start := time.Now()

@@ -479,8 +479,28 @@ func outputFile(t *testing.T, dir string) string {
 	return string(data)
 }
 
+// checkFailedBackup checks the output of a backup that must fail: its host
+// Failed saying each of wantErr, no snapshot in the repository, and none of
+// secrets in the log or the error.
+func checkFailedBackup(t *testing.T, out BackupOutput, setup Setup, log *bytes.Buffer, wantErr, secrets []string) {
+	t.Helper()
+	h := out.HostBackupStats[0]
+	if h.Phase != v1beta1.HostBackupFailed || len(h.Snapshots) != 0 || out.Repository != nil {
+		t.Fatalf("output = %+v", out)
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(h.Error, w) {
+			t.Errorf("error %q does not contain %q", h.Error, w)
+		}
+	}
+	if snaps := repoSnapshots(t, setup); len(snaps) != 0 {
+		t.Fatalf("the failed dump left snapshots: %+v", snaps)
+	}
+	assertNoSecrets(t, append([]string{dbRepoPassword}, secrets...), map[string]string{"the log": log.String(), "error": h.Error})
+}
+
 // backupOK runs a backup with run and returns its single snapshot's stats.
-func backupOK(t *testing.T, run func(stdout *bytes.Buffer) error, outputDir string) v1beta1.SnapshotStats {
+func backupOK(t *testing.T, run func(stdout *bytes.Buffer) error, outputDir, dumpFile string) v1beta1.SnapshotStats {
 	t.Helper()
 	var stdout bytes.Buffer
 	if err := run(&stdout); err != nil {
@@ -497,7 +517,7 @@ func backupOK(t *testing.T, run func(stdout *bytes.Buffer) error, outputDir stri
 		t.Fatalf("repository stats = %+v", out.Repository)
 	}
 	s := out.HostBackupStats[0].Snapshots[0]
-	if s.Path != DumpFileName || len(s.Name) != 8 || *s.FileStats.TotalFiles != 1 {
+	if s.Path != dumpFile || len(s.Name) != 8 || *s.FileStats.TotalFiles != 1 {
 		t.Fatalf("snapshot stats = %+v", s)
 	}
 	return s
@@ -557,7 +577,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			host := strings.ReplaceAll(name, " ", "-")
 			dump := process.Program{Path: "/bin/sh", Args: []string{"-c", tc.script}, Env: os.Environ()}
-			sum, err := o.dumpToRepo(t.Context(), repo, dump, host)
+			sum, err := o.dumpToRepo(t.Context(), repo, dump, DumpFileName, host)
 			snaps, lerr := repo.Snapshots(t.Context(), restic.SnapshotFilter{Host: host})
 			if lerr != nil {
 				t.Fatal(lerr)
@@ -582,7 +602,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	}
 
 	// Restore side: both the client's and restic's failures are reported.
-	sum, err := o.dumpToRepo(t.Context(), repo, process.Program{Path: "/bin/sh", Args: []string{"-c", "head -c 3000000 /dev/zero"}, Env: os.Environ()}, "big")
+	sum, err := o.dumpToRepo(t.Context(), repo, process.Program{Path: "/bin/sh", Args: []string{"-c", "head -c 3000000 /dev/zero"}, Env: os.Environ()}, DumpFileName, "big")
 	if err != nil {
 		t.Fatal(err)
 	}

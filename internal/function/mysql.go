@@ -14,6 +14,7 @@ import (
 // statement and exits non-zero.
 var mysql = engine{
 	name:            "MySQL",
+	dumpFile:        DumpFileName,
 	argsFlag:        "mysql-args",
 	defaultPort:     3306,
 	defaultUser:     "root",

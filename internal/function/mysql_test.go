@@ -93,7 +93,7 @@ func mysqlOptions(t *testing.T, db mariaServer, setup Setup) DatabaseOptions {
 func runBackupMySQL(t *testing.T, o DatabaseOptions) v1beta1.SnapshotStats {
 	t.Helper()
 	start := time.Now()
-	s := backupOK(t, func(stdout *bytes.Buffer) error { return RunBackupMySQL(t.Context(), BackupMySQLOptions{o}, stdout) }, o.OutputDir)
+	s := backupOK(t, func(stdout *bytes.Buffer) error { return RunBackupMySQL(t.Context(), BackupMySQLOptions{o}, stdout) }, o.OutputDir, DumpFileName)
 	t.Logf("backup-mysql took %v: snapshot %s, %s", time.Since(start).Round(time.Millisecond), s.Name, s.TotalSize)
 	return s
 }
@@ -192,20 +192,7 @@ func TestMySQLFailures(t *testing.T) {
 			setup, log := dbSetup(t, s3, "failures/"+strings.ReplaceAll(name, " ", "-"))
 			o := mysqlOptions(t, db, setup)
 			o.ExtraArgs = tc.mysqlArgs
-			out := BackupMySQL(t.Context(), BackupMySQLOptions{o})
-			h := out.HostBackupStats[0]
-			if h.Phase != v1beta1.HostBackupFailed || len(h.Snapshots) != 0 || out.Repository != nil {
-				t.Fatalf("output = %+v", out)
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(h.Error, w) {
-					t.Errorf("error %q does not contain %q", h.Error, w)
-				}
-			}
-			if snaps := repoSnapshots(t, setup); len(snaps) != 0 {
-				t.Fatalf("the failed dump left snapshots: %+v", snaps)
-			}
-			assertNoSecrets(t, []string{db.Password, dbRepoPassword}, map[string]string{"the log": log.String(), "error": h.Error})
+			checkFailedBackup(t, BackupMySQL(t.Context(), BackupMySQLOptions{o}), setup, log, tc.wantErr, []string{db.Password})
 		})
 	}
 

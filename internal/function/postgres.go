@@ -14,6 +14,7 @@ import (
 // server (every database and the roles) with pg_dumpall, restored with psql.
 var postgres = engine{
 	name:            "PostgreSQL",
+	dumpFile:        DumpFileName,
 	argsFlag:        "pg-args",
 	defaultPort:     5432,
 	defaultUser:     "postgres",

@@ -130,7 +130,7 @@ func pgOptions(t *testing.T, db pgServer, setup Setup) DatabaseOptions {
 func runBackupPG(t *testing.T, o DatabaseOptions) v1beta1.SnapshotStats {
 	t.Helper()
 	start := time.Now()
-	s := backupOK(t, func(stdout *bytes.Buffer) error { return RunBackupPG(t.Context(), BackupPGOptions{o}, stdout) }, o.OutputDir)
+	s := backupOK(t, func(stdout *bytes.Buffer) error { return RunBackupPG(t.Context(), BackupPGOptions{o}, stdout) }, o.OutputDir, DumpFileName)
 	t.Logf("backup-pg took %v: snapshot %s, %s", time.Since(start).Round(time.Millisecond), s.Name, s.TotalSize)
 	return s
 }

@@ -55,21 +55,31 @@ const testDBPassword = "stash-test-password"
 // StartPostgres starts a private PostgreSQL 15 server, stopped when t ends.
 func StartPostgres(t testing.TB) Database {
 	t.Helper()
-	skipInShortMode(t)
-	if _, err := exec.LookPath("/usr/lib/postgresql/15/bin/postgres"); err != nil {
-		Unavailable(t, "PostgreSQL 15 server (/usr/lib/postgresql/15/bin)")
-	}
-	return startDatabase(t, "postgres", "start-postgres.sh", "postgres")
+	return startServer(t, "/usr/lib/postgresql/15/bin/postgres", "PostgreSQL 15 server (/usr/lib/postgresql/15/bin)", "postgres", "start-postgres.sh", "postgres")
 }
 
 // StartMariaDB starts a private MariaDB 10.11 server, stopped when t ends.
 func StartMariaDB(t testing.TB) Database {
 	t.Helper()
+	return startServer(t, "mariadbd", "MariaDB server (mariadbd)", "mariadb", "start-mariadb.sh", "root")
+}
+
+// StartRedis starts a private Redis server (Debian's: 7 on bookworm) whose
+// default user has the password, stopped when t ends.
+func StartRedis(t testing.TB) Database {
+	t.Helper()
+	return startServer(t, "redis-server", "Redis server (redis-server)", "redis", "start-redis.sh", "default")
+}
+
+// startServer starts the server of kind with its hack/ script, if its
+// program is installed.
+func startServer(t testing.TB, program, what, kind, script, user string) Database {
+	t.Helper()
 	skipInShortMode(t)
-	if _, err := exec.LookPath("mariadbd"); err != nil {
-		Unavailable(t, "MariaDB server (mariadbd)")
+	if _, err := exec.LookPath(program); err != nil {
+		Unavailable(t, what)
 	}
-	return startDatabase(t, "mariadb", "start-mariadb.sh", "root")
+	return startDatabase(t, kind, script, user)
 }
 
 func startDatabase(t testing.TB, kind, script, user string) Database {

@@ -67,6 +67,22 @@ func startPostgres(t *testing.T, ns, pod, manifests string) {
 	waitAnswers(t, ns, pod, func() []string { return psqlCommand("postgres", "select 1") })
 }
 
+// triggerAndWait backs up the BackupConfiguration bc now, as the README
+// does (stash trigger --wait), and returns the BackupSession, which must
+// have Succeeded.
+func triggerAndWait(t *testing.T, ns, bc string) string {
+	t.Helper()
+	stdout, stderr, code := stashCLI(t, ns, "trigger", bc, "--wait", "--timeout", "5m")
+	bs := created(t, "backupsession", stdout)
+	if code != 0 {
+		diagnose(t, ns, "backupsession", bs)
+		t.Fatalf("stash trigger --wait: exit %d, want 0: %s", code, stderr)
+	}
+	st := waitSession(t, ns, "backupsession", bs, 5*time.Second)
+	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
+	return bs
+}
+
 // TestPostgreSQLQuickStart runs the README's quick start as written: the
 // PostgreSQL server, repository, schedule, instant backup and restore are the
 // README's YAML blocks (only the namespace and the repository directory
@@ -85,14 +101,7 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 	apply(t, ns, strings.ReplaceAll(readmeYAML(t, "repository.yaml"), "/var/lib/stash-demo-repo", repoDir))
 	apply(t, ns, readmeYAML(t, "backup.yaml"))
 	// The README's step 4: a backup now, followed to its end.
-	stdout, stderr, code := stashCLI(t, ns, "trigger", "source-postgres-backup", "--wait", "--timeout", "5m")
-	bs := created(t, "backupsession", stdout)
-	if code != 0 {
-		diagnose(t, ns, "backupsession", bs)
-		t.Fatalf("stash trigger --wait: exit %d, want 0: %s", code, stderr)
-	}
-	st := waitSession(t, ns, "backupsession", bs, 5*time.Second)
-	t.Logf("backup %s Succeeded in %s", bs, st.SessionDuration)
+	triggerAndWait(t, ns, "source-postgres-backup")
 	// At least: the schedule (every 5 minutes, as the README has it) may
 	// have added one of its own meanwhile.
 	waitFor(t, 60*time.Second, "Repository local-repo status.snapshotCount", func() (bool, error) {
@@ -109,14 +118,14 @@ func TestPostgreSQLQuickStart(t *testing.T) {
 
 	startPostgres(t, ns, "restored-postgres", strings.ReplaceAll(postgresYAML, "source-postgres", "restored-postgres"))
 	// The README's step 5: the restore from the configuration, followed.
-	stdout, stderr, code = stashCLI(t, ns, "restore", "source-postgres-backup", "--snapshot", "latest",
+	stdout, stderr, code := stashCLI(t, ns, "restore", "source-postgres-backup", "--snapshot", "latest",
 		"--target", "appbinding/restored-postgres", "--wait", "--timeout", "5m")
 	rs := created(t, "restoresession", stdout)
 	if code != 0 {
 		diagnose(t, ns, "restoresession", rs)
 		t.Fatalf("stash restore --wait: exit %d, want 0: %s", code, stderr)
 	}
-	st = waitSession(t, ns, "restoresession", rs, 5*time.Second)
+	st := waitSession(t, ns, "restoresession", rs, 5*time.Second)
 	t.Logf("restore Succeeded in %s", st.SessionDuration)
 	if got := psql(t, ns, "restored-postgres", "shop", pgChecksum); got != want {
 		t.Fatalf("restored data differs:\nsource   %s\nrestored %s", want, got)
@@ -379,6 +388,8 @@ func TestDatabaseRoundTrips(t *testing.T) {
 		"MariaDB 11.8": {mariadbRoundTrip, "11.8", "mysql-backup-11.8", "11.8", "mysql-restore-11.8"},
 		"PostgreSQL 17 with v0.9's postgres-backup-11.1": {postgresRoundTrip, "17", "postgres-backup-11.1", "17", "postgres-restore-11.1"},
 		"PostgreSQL 15 into 17":                          {postgresRoundTrip, "15", "postgres-backup-15", "17", "postgres-restore-17"},
+		"Redis 8":                                        {redisRoundTrip, "8", "redis-backup-8", "8", "redis-restore-8"},
+		"Redis 7 into 8":                                 {redisRoundTrip, "7", "redis-backup-7", "8", "redis-restore-8"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
