@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -75,8 +76,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		opts.TLSConfig = cfg
 	}
+	// The error says what the pool's own log line would: no second copy.
+	redis.SetLogger(silent{})
 	c := redis.NewClient(opts)
 	defer c.Close()
+	tlsHint := !*useTLS
 	var err error
 	switch mode := fs.Arg(0); mode {
 	case "ping":
@@ -98,14 +102,18 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "redis at %s: %v\n", opts.Addr, describe(err))
+		fmt.Fprintf(stderr, "redis at %s: %v\n", opts.Addr, describe(err, tlsHint))
 		return 1
 	}
 	return 0
 }
 
-// describe adds what to do to the errors a user can act on.
-func describe(err error) error {
+// describe adds what to do to the errors a user can act on. tlsHint: the
+// connection was without TLS.
+func describe(err error, tlsHint bool) error {
+	if tlsHint && strings.Contains(err.Error(), "connection reset by peer") {
+		return fmt.Errorf("%w (if the server listens with TLS only, set --tls: the Task param redisArgs)", err)
+	}
 	var re redis.Error
 	if errors.As(err, &re) {
 		switch msg := re.Error(); {
@@ -117,3 +125,8 @@ func describe(err error) error {
 	}
 	return err
 }
+
+// silent is a go-redis logger that drops everything.
+type silent struct{}
+
+func (silent) Printf(context.Context, string, ...any) {}

@@ -3,11 +3,21 @@ package redisdump
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -322,4 +332,85 @@ func TestDumpWithoutExpireTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareWithin(t, want, snapshot(t, admin(t, target)), 2)
+}
+
+// writeCerts writes a CA and a server certificate for 127.0.0.1 signed by
+// it into dir, as start-redis.sh's TLS mode reads them.
+func writeCerts(t *testing.T, dir string) {
+	t.Helper()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		must(t, err)
+		return k
+	}
+	caKey, serverKey := key(), key()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "stash test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	must(t, err)
+	server := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	serverDER, err := x509.CreateCertificate(rand.Reader, server, ca, &serverKey.PublicKey, caKey)
+	must(t, err)
+	serverKeyDER, err := x509.MarshalECPrivateKey(serverKey)
+	must(t, err)
+	for name, block := range map[string]*pem.Block{
+		"ca.crt": {Type: "CERTIFICATE", Bytes: caDER}, "server.crt": {Type: "CERTIFICATE", Bytes: serverDER},
+		"server.key": {Type: "EC PRIVATE KEY", Bytes: serverKeyDER},
+	} {
+		// World-readable: the server may run as another user.
+		must(t, os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o644))
+	}
+}
+
+// TestTLS dumps a server that listens with TLS only, trusting its CA with
+// --cacert, and loads the dump into a plain server; without the CA, or
+// without --tls, the dump fails.
+func TestTLS(t *testing.T) {
+	certs := t.TempDir()
+	must(t, os.Chmod(certs, 0o755))
+	writeCerts(t, certs)
+	source, target := testenv.StartRedisTLS(t, certs), testenv.StartRedis(t)
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(filepath.Join(certs, "ca.crt"))
+	must(t, err)
+	pool.AppendCertsFromPEM(caPEM)
+	c := redis.NewClient(&redis.Options{Addr: source.Addr(), Password: source.Password, Protocol: 2, DisableIdentity: true,
+		TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
+	t.Cleanup(func() { c.Close() })
+	must(t, c.Set(context.Background(), "over-tls", "yes", 0).Err())
+
+	t.Setenv(PasswordEnv, source.Password)
+	run := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), append([]string{"--host", source.Host, "--port", strconv.Itoa(source.Port)}, args...), nil, &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	dump, stderr, code := run("dump", "--tls", "--cacert", filepath.Join(certs, "ca.crt"))
+	if code != 0 {
+		t.Fatalf("dump over TLS: exit %d: %s", code, stderr)
+	}
+	if _, err := Load(context.Background(), admin(t, target), strings.NewReader(dump)); err != nil {
+		t.Fatal(err)
+	}
+	if got := admin(t, target).Get(context.Background(), "over-tls").Val(); got != "yes" {
+		t.Fatalf("restored over-tls = %q, want yes", got)
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"the system's CAs": {[]string{"ping", "--tls"}, "certificate signed by unknown authority"},
+		"no TLS":           {[]string{"ping"}, "if the server listens with TLS only, set --tls"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, stderr, code := run(tc.args...)
+			if code != 1 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, want 1 saying %q: %s", code, tc.want, stderr)
+			}
+		})
+	}
 }

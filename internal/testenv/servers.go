@@ -71,18 +71,25 @@ func StartRedis(t testing.TB) Database {
 	return startServer(t, "redis-server", "Redis server (redis-server)", "redis", "start-redis.sh", "default")
 }
 
-// startServer starts the server of kind with its hack/ script, if its
-// program is installed.
-func startServer(t testing.TB, program, what, kind, script, user string) Database {
+// StartRedisTLS is StartRedis listening with TLS only, with certDir's
+// server.crt, server.key and ca.crt.
+func StartRedisTLS(t testing.TB, certDir string) Database {
+	t.Helper()
+	return startServer(t, "redis-server", "Redis server (redis-server)", "redis", "start-redis.sh", "default", "STASH_TEST_REDIS_TLS="+certDir)
+}
+
+// startServer starts the server of kind with its hack/ script (env added
+// to its environment), if its program is installed.
+func startServer(t testing.TB, program, what, kind, script, user string, env ...string) Database {
 	t.Helper()
 	skipInShortMode(t)
 	if _, err := exec.LookPath(program); err != nil {
 		Unavailable(t, what)
 	}
-	return startDatabase(t, kind, script, user)
+	return startDatabase(t, kind, script, user, env...)
 }
 
-func startDatabase(t testing.TB, kind, script, user string) Database {
+func startDatabase(t testing.TB, kind, script, user string, env ...string) Database {
 	t.Helper()
 	d := Database{Host: "127.0.0.1", User: user, Password: testDBPassword, Dir: serverDir(t, kind)}
 	port, err := FreePort()
@@ -91,7 +98,7 @@ func startDatabase(t testing.TB, kind, script, user string) Database {
 	}
 	d.Port = port
 	t.Cleanup(func() { stopServers(d.Dir) })
-	if _, err := runScript(script, []string{"STASH_TEST_DB_PASSWORD=" + d.Password}, d.Dir, strconv.Itoa(port)); err != nil {
+	if _, err := runScript(script, append([]string{"STASH_TEST_DB_PASSWORD=" + d.Password}, env...), d.Dir, strconv.Itoa(port)); err != nil {
 		t.Fatal(err)
 	}
 	return d
