@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -68,6 +69,13 @@ type engine struct {
 	// newRestoreErrors, when set, watches the client's stderr during a
 	// restore for statement errors its exit status does not reflect.
 	newRestoreErrors func() restoreErrors
+	// dumpParts, when set, makes the dump: the programs (and text) whose
+	// output, one after another, is the dump file. Unset, the dump is the
+	// dump program's output with connArgs, dumpArgs and the extra args.
+	dumpParts func(e *engine, o DatabaseOptions, dumpPath string, c connection, extra []string) ([]dumpPart, error)
+	// restoreFilter, when set, makes what the client reads from the dump
+	// file (one database of it, for example); nil for the whole file.
+	restoreFilter func(o DatabaseRestoreOptions) func(r io.Reader, w io.Writer) error
 }
 
 // restoreErrors classifies the client's stderr lines during a restore.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,12 +47,56 @@ func (x *exitCheckedReader) Close() error {
 	return x.finish()
 }
 
-// dumpToRepo runs dump with its stdout streamed into restic backup --stdin
-// and returns restic's summary only when both succeeded. Otherwise no
-// snapshot of the dump remains.
-func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, dump process.Program, file, host string) (*restic.BackupSummary, error) {
-	o.logCommand(dump)
-	cmd := dump.Command(ctx)
+// dumpPart is one piece of a dump file: a program's output, or text.
+type dumpPart struct {
+	program *process.Program
+	text    string
+}
+
+// dumpReader reads the parts of a dump one after another, starting each
+// program when the part before it ended; a program that fails ends the
+// dump with its error (exitCheckedReader).
+type dumpReader struct {
+	ctx   context.Context
+	o     DatabaseOptions
+	parts []dumpPart
+	cur   io.ReadCloser
+	err   error // a program that could not start
+}
+
+func (d *dumpReader) Read(p []byte) (int, error) {
+	for {
+		if d.cur == nil {
+			if d.err != nil {
+				return 0, d.err
+			}
+			if len(d.parts) == 0 {
+				return 0, io.EOF
+			}
+			part := d.parts[0]
+			d.parts = d.parts[1:]
+			if part.program == nil {
+				d.cur = io.NopCloser(strings.NewReader(part.text))
+			} else if d.cur, d.err = d.start(*part.program); d.err != nil {
+				return 0, d.err
+			}
+		}
+		n, err := d.cur.Read(p)
+		if err == io.EOF { // this part is complete; the next one follows
+			d.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+// start runs one program of the dump, its stdout to be read.
+func (d *dumpReader) start(dump process.Program) (io.ReadCloser, error) {
+	d.o.logCommand(dump)
+	cmd := dump.Command(d.ctx)
 	stderr := process.NewTail(process.StderrTailLines, nil)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -61,16 +106,34 @@ func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, dump
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", dump.Name(), err)
 	}
-	src := &exitCheckedReader{r: stdout, wait: func() error { return process.Outcome(ctx, dump.Name(), cmd.Wait(), stderr) }}
+	return &exitCheckedReader{r: stdout, wait: func() error { return process.Outcome(d.ctx, dump.Name(), cmd.Wait(), stderr) }}, nil
+}
+
+// Close stops the program still running, if any, and returns how the dump
+// ended: nil, or the error of the part that failed.
+func (d *dumpReader) Close() error {
+	if d.cur != nil {
+		err := d.cur.Close()
+		d.cur = nil
+		return err
+	}
+	return d.err
+}
+
+// dumpToRepo streams the parts of a dump, one after another, as file into
+// restic backup --stdin and returns restic's summary only when all of them
+// and restic succeeded. Otherwise no snapshot of the dump remains.
+func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, parts []dumpPart, file, host string) (*restic.BackupSummary, error) {
+	src := &dumpReader{ctx: ctx, o: o, parts: parts}
 	sum, backupErr := repo.BackupStdin(ctx, src, file, host)
 	dumpErr := src.Close()
 
 	var readErr *restic.ReadError
-	err = nil
+	var err error
 	switch {
 	case backupErr != nil && !errors.As(backupErr, &readErr):
 		// restic failed by itself; the dump, cut off, is not the cause.
-		err = fmt.Errorf("restic backup of the %s output failed: %w", dump.Name(), backupErr)
+		err = fmt.Errorf("restic backup of the dump failed: %w", backupErr)
 	case dumpErr != nil:
 		err = dumpErr
 	case backupErr != nil:
@@ -118,9 +181,13 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 	if err := o.waitReady(ctx, e, clientPath, conn, timeout); err != nil {
 		return fail(err)
 	}
-	args := append(append(e.connArgs(conn), e.dumpArgs...), extra...)
-	dump := process.Program{Path: dumpPath, Args: args, Env: childEnv(e, conn)}
-	sum, err := o.dumpToRepo(ctx, repo, dump, e.dumpFile, host)
+	parts := []dumpPart{{program: &process.Program{Path: dumpPath, Args: append(append(e.connArgs(conn), e.dumpArgs...), extra...), Env: childEnv(e, conn)}}}
+	if e.dumpParts != nil {
+		if parts, err = e.dumpParts(e, o, dumpPath, conn, extra); err != nil {
+			return fail(err)
+		}
+	}
+	sum, err := o.dumpToRepo(ctx, repo, parts, e.dumpFile, host)
 	if err != nil {
 		return fail(err)
 	}

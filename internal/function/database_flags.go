@@ -32,6 +32,9 @@ type DatabaseOptions struct {
 	// WaitTimeout is how many seconds to wait for the database to accept
 	// a connection.
 	WaitTimeout int
+	// Databases (backup-pg --databases) are the databases to dump, with
+	// the globals; empty means the whole server.
+	Databases []string
 }
 
 // DatabaseRestoreOptions are the flags of the database restore Functions.
@@ -42,6 +45,9 @@ type DatabaseRestoreOptions struct {
 	Snapshots []string
 	// SourceHostname is whose snapshots to restore; empty means Hostname.
 	SourceHostname string
+	// Database (restore-pg --database) is the one database to restore out
+	// of the dump; empty means all of it.
+	Database string
 }
 
 const defaultWaitTimeout = 300

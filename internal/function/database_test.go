@@ -147,14 +147,8 @@ func TestTransformSecret(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got, err := transformSecret(t.Context(), cl, "demo", in, tc.transforms)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !wantError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			gotS := map[string]string{}
 			for k, v := range got {
@@ -479,6 +473,22 @@ func outputFile(t *testing.T, dir string) string {
 	return string(data)
 }
 
+// wantError checks err against want (empty: no error) and reports whether
+// the test goes on: only when no error was wanted, and none came.
+func wantError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want %q", err, want)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
 // checkFailedBackup checks the output of a backup that must fail: its host
 // Failed saying each of wantErr, no snapshot in the repository, and none of
 // secrets in the log or the error.
@@ -557,27 +567,35 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	if err := repo.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	sh := func(script string) dumpPart {
+		return dumpPart{program: &process.Program{Path: "/bin/sh", Args: []string{"-c", script}, Env: os.Environ()}}
+	}
 	tests := map[string]struct {
-		script  string
+		parts   []dumpPart
 		wantErr string // empty: a snapshot holding "data" is kept
 	}{
-		"success": {script: `printf data`},
-		"fails at once": {script: `echo "bad option" >&2; exit 2`,
+		"success": {parts: []dumpPart{sh(`printf data`)}},
+		"fails at once": {parts: []dumpPart{sh(`echo "bad option" >&2; exit 2`)},
 			wantErr: "sh failed with exit code 2: bad option; no snapshot was kept"},
-		"fails midway": {script: `head -c 3000000 /dev/zero; echo "lost connection" >&2; exit 7`,
+		"fails midway": {parts: []dumpPart{sh(`head -c 3000000 /dev/zero; echo "lost connection" >&2; exit 7`)},
 			wantErr: "sh failed with exit code 7: lost connection; no snapshot was kept"},
 		// The output is complete before the exit status is known: restic
 		// must not take the end of the output for a good dump.
-		"fails after its output": {script: `printf data; exec >&-; sleep 1; echo "late failure" >&2; exit 3`,
+		"fails after its output": {parts: []dumpPart{sh(`printf data; exec >&-; sleep 1; echo "late failure" >&2; exit 3`)},
 			wantErr: "sh failed with exit code 3: late failure; no snapshot was kept"},
-		"killed": {script: `printf data; kill -9 $$`,
+		"killed": {parts: []dumpPart{sh(`printf data; kill -9 $$`)},
 			wantErr: "sh was stopped (signal: killed); no snapshot was kept"},
+		"programs and text, one after another": {parts: []dumpPart{sh(`printf d`), {text: "a"}, sh(`printf t`), sh(`printf a`)}},
+		"the second program fails": {parts: []dumpPart{sh(`printf data`), {text: "\n"}, sh(`head -c 3000000 /dev/zero; echo "gone" >&2; exit 4`), sh(`printf never`)},
+			wantErr: "sh failed with exit code 4: gone; no snapshot was kept"},
+		"a program that cannot start": {parts: []dumpPart{sh(`printf data`), {program: &process.Program{Path: "/no/such/program"}}},
+			wantErr: "start program: fork/exec /no/such/program: no such file or directory; no snapshot was kept"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			host := strings.ReplaceAll(name, " ", "-")
-			dump := process.Program{Path: "/bin/sh", Args: []string{"-c", tc.script}, Env: os.Environ()}
-			sum, err := o.dumpToRepo(t.Context(), repo, dump, DumpFileName, host)
+			host = strings.ReplaceAll(host, ",", "")
+			sum, err := o.dumpToRepo(t.Context(), repo, tc.parts, DumpFileName, host)
 			snaps, lerr := repo.Snapshots(t.Context(), restic.SnapshotFilter{Host: host})
 			if lerr != nil {
 				t.Fatal(lerr)
@@ -602,7 +620,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	}
 
 	// Restore side: both the client's and restic's failures are reported.
-	sum, err := o.dumpToRepo(t.Context(), repo, process.Program{Path: "/bin/sh", Args: []string{"-c", "head -c 3000000 /dev/zero"}, Env: os.Environ()}, DumpFileName, "big")
+	sum, err := o.dumpToRepo(t.Context(), repo, []dumpPart{{program: &process.Program{Path: "/bin/sh", Args: []string{"-c", "head -c 3000000 /dev/zero"}, Env: os.Environ()}}}, DumpFileName, "big")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,7 +638,7 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 	for name, tc := range restores {
 		t.Run("restore "+name, func(t *testing.T) {
 			cl := process.Program{Path: "/bin/sh", Args: []string{"-c", tc.script}, Env: os.Environ()}
-			err := o.dumpToClient(t.Context(), &mysql, repo, cl, tc.snapshot, "no-such-host")
+			err := o.dumpToClient(t.Context(), &mysql, repo, cl, tc.snapshot, "no-such-host", nil)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -37,6 +37,13 @@ var postgres = engine{
 	restoreArgs:      []string{"--dbname", "postgres", "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=0", "--file", "-"},
 	pingArgs:         []string{"--dbname", "postgres", "--no-psqlrc", "--quiet", "--tuples-only", "--command", "select 1"},
 	newRestoreErrors: func() restoreErrors { return &psqlErrors{} },
+	dumpParts:        pgDumpParts,
+	restoreFilter: func(o DatabaseRestoreOptions) func(io.Reader, io.Writer) error {
+		if o.Database == "" {
+			return nil
+		}
+		return func(r io.Reader, w io.Writer) error { return filterPGDatabase(o.Database, r, w) }
+	},
 }
 
 // toleratedPGErrors mark the statement errors a restore of pg_dumpall's
@@ -94,7 +101,8 @@ type BackupPGOptions struct{ DatabaseOptions }
 
 // AddFlags registers the common flags and backup-pg's own.
 func (o *BackupPGOptions) AddFlags(fs *pflag.FlagSet) {
-	o.addFlags(fs, &postgres, "", "extra arguments for pg_dumpall")
+	o.addFlags(fs, &postgres, "", "extra arguments for pg_dumpall (with --databases: for each pg_dump)")
+	fs.StringSliceVar(&o.Databases, "databases", nil, "databases to dump, comma separated, with the roles (pg_dumpall --globals-only, then pg_dump --create of each); empty: the whole server (pg_dumpall)")
 }
 
 // BackupPG streams pg_dumpall's output into the repository as dumpfile.sql
@@ -117,6 +125,7 @@ type RestorePGOptions struct{ DatabaseRestoreOptions }
 // AddFlags registers the common flags and restore-pg's own.
 func (o *RestorePGOptions) AddFlags(fs *pflag.FlagSet) {
 	o.addFlags(fs, &postgres, "extra arguments for psql")
+	fs.StringVar(&o.Database, "database", "", "the one database to restore out of the dump, with the roles it needs (created without login or password when missing; existing roles are not changed); empty: the whole dump")
 }
 
 // RestorePG streams each snapshot's dumpfile.sql into psql. It never

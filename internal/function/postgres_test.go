@@ -90,10 +90,16 @@ DROP ROLE app_owner;`)
 // table's owner, row count and md5 of all its rows in id order.
 func (p pgServer) state(t *testing.T) map[string]string {
 	t.Helper()
+	return p.stateOf(t, "shop", "audit")
+}
+
+// stateOf is state for the given databases.
+func (p pgServer) stateOf(t *testing.T, databases ...string) map[string]string {
+	t.Helper()
 	st := map[string]string{
 		"role app_owner": p.sql(t, "postgres", `SELECT rolname || ' login=' || rolcanlogin FROM pg_roles WHERE rolname = 'app_owner'`),
 	}
-	for _, db := range []string{"shop", "audit"} {
+	for _, db := range databases {
 		tables := p.sql(t, db, `SELECT string_agg(tablename || ' ' || tableowner, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'`)
 		for _, to := range strings.Split(tables, ",") {
 			table, owner, _ := strings.Cut(to, " ")
