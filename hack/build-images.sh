@@ -10,19 +10,22 @@
 #                            (hack/image/stash.env) + the static stash binary
 #                            and restic; also tagged stash:$VERSION
 #                            (containerd names: docker.io/library/stash:<tag>)
-#   localhost/postgres:15    postgresql-15 (bookworm), and
-#   localhost/postgres:17    postgresql-17 (trixie); initialise $PGDATA,
-#                            password from POSTGRES_PASSWORD, listen on 0.0.0.0:5432
-#   localhost/mariadb:10.11  mariadb-server 10.11 (bookworm), and
-#   localhost/mariadb:11.8   mariadb-server 11.8 (trixie); password from
-#                            MARIADB_ROOT_PASSWORD, listen on 0.0.0.0:3306
-#   localhost/redis:7        redis-server 7.0 (bookworm), and
-#   localhost/redis:8        redis-server 8.0 (trixie); the default user's
-#                            password from REDIS_PASSWORD, no persistence,
-#                            listen on 0.0.0.0:6379
+#   localhost/postgres:13, :15, :17
+#                            postgresql-13 (Debian bullseye), -15 (bookworm),
+#                            -17 (trixie); initialise $PGDATA, password from
+#                            POSTGRES_PASSWORD, listen on 0.0.0.0:5432
+#   localhost/mariadb:10.5, :10.11, :11.8
+#                            mariadb-server of bullseye, bookworm, trixie;
+#                            password from MARIADB_ROOT_PASSWORD, listen on
+#                            0.0.0.0:3306
+#   localhost/redis:6, :7, :8
+#                            redis-server of bullseye, bookworm, trixie; the
+#                            default user's password from REDIS_PASSWORD, no
+#                            persistence, listen on 0.0.0.0:6379
 #
-# usage: hack/build-images.sh [IMAGE...]   (default: all of pause busybox
-#        stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8 redis-7 redis-8)
+# usage: hack/build-images.sh [IMAGE...]   (default: all of pause busybox stash
+#        postgres-13 postgres-15 postgres-17 mariadb-10.5 mariadb-10.11
+#        mariadb-11.8 redis-6 redis-7 redis-8)
 #
 # How: mmdebstrap makes each Debian root filesystem as a tarball from the
 # Debian mirror apt uses (/etc/apt/sources.list.d/debian.sources), umoci packs
@@ -61,15 +64,16 @@ sources=/etc/apt/sources.list.d/debian.sources
 source "$here/image/stash.env" # SUITE, PACKAGES and IMAGE_* of the stash image
 # The database servers of the end-to-end tests: <engine>-<version> and the
 # Debian suite that packages that version.
-declare -A server_suites=([postgres-15]=bookworm [postgres-17]=trixie [mariadb-10.11]=bookworm [mariadb-11.8]=trixie
-  [redis-7]=bookworm [redis-8]=trixie)
+declare -A server_suites=([postgres-13]=bullseye [postgres-15]=bookworm [postgres-17]=trixie
+  [mariadb-10.5]=bullseye [mariadb-10.11]=bookworm [mariadb-11.8]=trixie
+  [redis-6]=bullseye [redis-7]=bookworm [redis-8]=trixie)
 
 # shellcheck source=hack/lib/common.sh
 source "$here/lib/common.sh"
 log_name=build-images
 sha() { sha256sum | cut -c1-16; }
 
-all_images=(pause busybox stash postgres-15 postgres-17 mariadb-10.11 mariadb-11.8 redis-7 redis-8)
+all_images=(pause busybox stash postgres-13 postgres-15 postgres-17 mariadb-10.5 mariadb-10.11 mariadb-11.8 redis-6 redis-7 redis-8)
 targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=("${all_images[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all_images[*]} " == *" $t "* ]] || die "unknown image $t (${all_images[*]})"

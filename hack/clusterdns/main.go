@@ -164,16 +164,23 @@ func (s *dnsServer) refresh(ctx context.Context) error {
 func (s *dnsServer) lookup(key string) (netip.Addr, bool) {
 	s.mu.RLock()
 	ip, ok := s.records[key]
-	fresh := time.Since(s.lastRead) < 200*time.Millisecond
+	age := time.Since(s.lastRead)
+	n := len(s.records)
 	s.mu.RUnlock()
-	if ok || fresh {
+	if ok {
+		return ip, ok
+	}
+	if age < 200*time.Millisecond {
+		// Every miss is logged: a name that should resolve and did not
+		// is what a flaky test's log must show.
+		log.Printf("no Service %s among %d read %v ago", key, n, age.Round(time.Millisecond))
 		return ip, ok
 	}
 	// One re-read at a time: the misses that arrive meanwhile wait for it.
 	s.rereading.Lock()
 	defer s.rereading.Unlock()
 	s.mu.RLock()
-	fresh = time.Since(s.lastRead) < 200*time.Millisecond
+	fresh := time.Since(s.lastRead) < 200*time.Millisecond
 	s.mu.RUnlock()
 	if !fresh {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

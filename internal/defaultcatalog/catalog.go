@@ -29,8 +29,8 @@ import (
 // Redis).
 var Versions = map[string][]string{
 	"postgres": {"12", "13", "14", "15", "16", "17", "9.6", "10.2", "10.6", "11.1", "11.2"},
-	"mysql":    {"10.11", "11.8", "5.7.25", "8.0.3", "8.0.14"},
-	"redis":    {"7", "8"},
+	"mysql":    {"10.5", "10.11", "11.8", "5.7.25", "8.0.3", "8.0.14"},
+	"redis":    {"6", "7", "8"},
 }
 
 // Load decodes every catalog object strictly, makes the versioned copies of

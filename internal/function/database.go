@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -43,6 +45,9 @@ type engine struct {
 	defaultUser string
 	// passwordEnv is the only way the password reaches a child process.
 	passwordEnv string
+	// addrEnv, when set, is the client's variable for the server's address
+	// beside its name (PGHOSTADDR): see pinAddress.
+	addrEnv string
 	// clientEnvPrefix names the client's own settings (PGSSLMODE,
 	// PGCONNECT_TIMEOUT, ...) that a user sets in runtimeSettings.container
 	// .env: they reach the engine's programs; its password variable never.
@@ -114,7 +119,45 @@ func childEnv(e *engine, c connection) []string {
 	if c.Password != "" {
 		set[e.passwordEnv] = string(c.Password)
 	}
+	if e.addrEnv != "" && c.Addr != "" {
+		set[e.addrEnv] = c.Addr
+	}
 	return process.Env(parent, set, e.clientEnvPrefix)
+}
+
+// pinAddress resolves the server's name once, after the readiness wait,
+// for an engine whose client takes an address beside the name
+// (PGHOSTADDR): every connection of the dump or restore (pg_dumpall and
+// psql open one per database) then goes to that address without asking DNS
+// again, so a name lookup that fails midway cannot fail a dump that had
+// begun. The name still serves TLS verification. A host that is an
+// address, a name of several addresses (the client tries each in turn),
+// or one that does not resolve now is left to the client.
+func (o DatabaseOptions) pinAddress(ctx context.Context, e *engine, c connection) connection {
+	if e.addrEnv == "" {
+		return c
+	}
+	if _, err := netip.ParseAddr(c.Host); err == nil {
+		return c
+	}
+	for attempt := 1; attempt <= 3; attempt++ {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		addrs, err := net.DefaultResolver.LookupHost(lctx, c.Host)
+		cancel()
+		if err == nil && len(addrs) > 1 {
+			return c
+		}
+		if err == nil && len(addrs) == 1 {
+			c.Addr = addrs[0]
+			o.logf("%s at %s: connecting to %s", e.name, c.Host, c.Addr)
+			return c
+		}
+		if ctx.Err() != nil {
+			return c
+		}
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+	return c
 }
 
 func (o DatabaseOptions) logCommand(p process.Program) {

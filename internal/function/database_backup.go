@@ -181,6 +181,7 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 	if err := o.waitReady(ctx, e, clientPath, conn, timeout); err != nil {
 		return fail(err)
 	}
+	conn = o.pinAddress(ctx, e, conn)
 	parts := []dumpPart{{program: &process.Program{Path: dumpPath, Args: append(append(e.connArgs(conn), e.dumpArgs...), extra...), Env: childEnv(e, conn)}}}
 	if e.dumpParts != nil {
 		if parts, err = e.dumpParts(e, o, dumpPath, conn, extra); err != nil {

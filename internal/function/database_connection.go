@@ -30,7 +30,10 @@ func (secret) GoString() string { return `"<redacted>"` }
 
 // connection is where the database is and who to log in as.
 type connection struct {
-	Host     string
+	Host string
+	// Addr is Host's address, resolved once (pinAddress); empty: the
+	// client resolves Host itself.
+	Addr     string
 	Port     int
 	User     string
 	Password secret

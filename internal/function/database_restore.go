@@ -109,6 +109,7 @@ func restoreDatabase(ctx context.Context, e *engine, o DatabaseRestoreOptions) R
 	if err := o.waitReady(ctx, e, clientPath, conn, timeout); err != nil {
 		return fail(err)
 	}
+	conn = o.pinAddress(ctx, e, conn)
 	snapshots := nonEmpty(o.Snapshots)
 	if len(snapshots) == 0 {
 		snapshots = []string{restic.Latest}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -647,6 +648,43 @@ func TestDumpToRepoChecksExitStatus(t *testing.T) {
 			}
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("dumpToClient = %v, want %q...", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestPinAddress: a name of one address is pinned for the clients that
+// take one (PGHOSTADDR); an address, a name of several and an engine
+// without such a variable are left alone.
+func TestPinAddress(t *testing.T) {
+	tests := map[string]struct {
+		e        *engine
+		host     string
+		wantAddr string
+	}{
+		"an address":                     {e: &postgres, host: "127.0.0.1"},
+		"a name that does not resolve":   {e: &postgres, host: "no-such-host.invalid"},
+		"an engine without the variable": {e: &mysql, host: "localhost"},
+	}
+	// localhost: one address or two (::1), by the machine's /etc/hosts.
+	if addrs, err := net.LookupHost("localhost"); err == nil && len(addrs) == 1 {
+		tests["a name of one address"] = struct {
+			e        *engine
+			host     string
+			wantAddr string
+		}{e: &postgres, host: "localhost", wantAddr: addrs[0]}
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var log bytes.Buffer
+			o := DatabaseOptions{Setup: Setup{Log: &log}}
+			c := o.pinAddress(t.Context(), tc.e, connection{Host: tc.host, Password: "pw"})
+			if c.Addr != tc.wantAddr {
+				t.Fatalf("Addr = %q, want %q", c.Addr, tc.wantAddr)
+			}
+			env := strings.Join(childEnv(tc.e, c), "\n")
+			if has := strings.Contains(env, "PGHOSTADDR="+tc.wantAddr+"\n") || strings.HasSuffix(env, "PGHOSTADDR="+tc.wantAddr); has != (tc.wantAddr != "") {
+				t.Errorf("the client's environment has PGHOSTADDR=%q: %v", tc.wantAddr, has)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ var postgres = engine{
 	defaultPort:     5432,
 	defaultUser:     "postgres",
 	passwordEnv:     "PGPASSWORD",
+	addrEnv:         "PGHOSTADDR",
 	clientEnvPrefix: "PG",
 	userKeys:        []string{"POSTGRES_USER", "username"},
 	passwordKeys:    []string{"POSTGRES_PASSWORD", "password"},

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/naming"
@@ -30,6 +31,9 @@ type Objects struct {
 	// target's hosts are planned from.
 	Workloads map[string]workload.Object
 	Pods      []*corev1.Pod
+	// AppBindings, by namespace/name: their type and version are the
+	// TARGET_APP_* of a database target.
+	AppBindings map[string]*appcatalogv1alpha1.AppBinding
 }
 
 // NewObjects returns an empty set.
@@ -41,12 +45,14 @@ func NewObjects() *Objects {
 		BackupSessions:       map[string]*stashv1beta1.BackupSession{},
 		RestoreSessions:      map[string]*stashv1beta1.RestoreSession{},
 		Workloads:            map[string]workload.Object{},
+		AppBindings:          map[string]*appcatalogv1alpha1.AppBinding{},
 	}
 }
 
 // Add indexes obj; namespaced objects without a namespace get namespace.
-// It reports whether obj is of a kind resolution uses (AppBindings, for
-// example, are read by the Functions at run time, not by the resolver).
+// It reports whether obj is of a kind resolution uses (an AppBinding for
+// the TARGET_APP_* of the invoker that names it; the Functions read the
+// rest of it at run time).
 func (o *Objects) Add(obj runtime.Object, namespace string) bool {
 	if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" {
 		switch obj.(type) {
@@ -70,6 +76,8 @@ func (o *Objects) Add(obj runtime.Object, namespace string) bool {
 		o.RestoreSessions[key(x.Namespace, x.Name)] = x
 	case *corev1.Pod:
 		o.Pods = append(o.Pods, x)
+	case *appcatalogv1alpha1.AppBinding:
+		o.AppBindings[key(x.Namespace, x.Name)] = x
 	case workload.Object:
 		if _, _, err := workload.FromObject(x); err != nil {
 			return false
@@ -116,6 +124,9 @@ func (o *Objects) hosts(invoker metav1.Object) ([]Host, error) {
 			return nil, Errors{&FieldError{Object: object, Step: -1, Err: err}}
 		}
 		hosts[i] = Host{Name: h.Name, Index: i, Ordinal: -1, Node: h.Node, Volumes: volumes, Pod: h.Pod}
+		if ab, ok := o.AppBindings[key(invoker.GetNamespace(), spec.Ref.Name)]; ok && spec.Ref.Kind == "AppBinding" {
+			hosts[i].App = AppOf(ab)
+		}
 		if (t.Workload != nil && t.Workload.Kind == workload.StatefulSet) || (spec.Restore && len(spec.ClaimTemplates) > 0) {
 			hosts[i].Ordinal = h.Ordinal
 		}

@@ -69,6 +69,9 @@ type Host struct {
 	// the database pod behind an AppBinding, the pod that mounts a claim.
 	// Empty when none runs, or none was looked for.
 	Pod string
+	// App is the target's AppBinding as TARGET_APP_* tell it; nil for a
+	// target that is not one, or one not read (the variables are unset).
+	App *App
 }
 
 // SingleHost is the one host of a PVC or database target.

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1alpha1 "github.com/stash-operator/stash/api/stash/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/backend"
@@ -41,7 +42,12 @@ const (
 	VarTargetNamespace      = "TARGET_NAMESPACE"
 	VarTargetPaths          = "TARGET_PATHS"
 	VarTargetMountPath      = "TARGET_MOUNT_PATH"
+	VarTargetResource       = "TARGET_RESOURCE"
 	VarTargetAppReplicas    = "TARGET_APP_REPLICAS"
+	VarTargetAppType        = "TARGET_APP_TYPE"
+	VarTargetAppVersion     = "TARGET_APP_VERSION"
+	VarTargetAppGroup       = "TARGET_APP_GROUP"
+	VarTargetAppResource    = "TARGET_APP_RESOURCE"
 	VarRestorePaths         = "RESTORE_PATHS"
 	VarRestoreSnapshots     = "RESTORE_SNAPSHOTS"
 	VarRetentionKeepLast    = "RETENTION_KEEP_LAST"
@@ -72,7 +78,8 @@ var BuiltinNames = []string{
 	VarRepositoryName, VarRepositoryNamespace, VarRepositoryProvider, VarRepositoryBucket, VarRepositoryPrefix,
 	VarRepositoryEndpoint, VarRepositoryRegion, VarRepositoryURL, VarRepositorySecretName, VarMaxConnections,
 	VarHostname, VarSourceHostname,
-	VarTargetName, VarTargetKind, VarTargetAPIVersion, VarTargetNamespace, VarTargetPaths, VarTargetMountPath, VarTargetAppReplicas,
+	VarTargetName, VarTargetKind, VarTargetAPIVersion, VarTargetNamespace, VarTargetResource, VarTargetPaths, VarTargetMountPath,
+	VarTargetAppReplicas, VarTargetAppType, VarTargetAppVersion, VarTargetAppGroup, VarTargetAppResource,
 	VarRestorePaths, VarRestoreSnapshots,
 	VarRetentionKeepLast, VarRetentionKeepHourly, VarRetentionKeepDaily, VarRetentionKeepWeekly,
 	VarRetentionKeepMonthly, VarRetentionKeepYearly, VarRetentionKeepTags, VarRetentionPrune, VarRetentionDryRun,
@@ -105,6 +112,11 @@ var whyUnset = map[string]string{
 	VarTargetName:           "the invoker names no target (spec.target.ref)",
 	VarTargetKind:           "the invoker names no target (spec.target.ref)",
 	VarTargetAPIVersion:     "the invoker names no target (spec.target.ref)",
+	VarTargetResource:       "the invoker names no target (spec.target.ref)",
+	VarTargetAppType:        "it is set only for an AppBinding target, from its spec.type; use ${TARGET_APP_TYPE:=}",
+	VarTargetAppVersion:     "it is set only for an AppBinding target that sets spec.version; use ${TARGET_APP_VERSION:=}",
+	VarTargetAppGroup:       "it is set only for an AppBinding target whose spec.type has a group (kubedb.com/postgres); use ${TARGET_APP_GROUP:=}",
+	VarTargetAppResource:    "it is set only for an AppBinding target, from its spec.type; use ${TARGET_APP_RESOURCE:=}",
 	VarRetentionKeepLast:    "the retention policy does not set keepLast; use ${RETENTION_KEEP_LAST:=0}",
 	VarRetentionKeepHourly:  "the retention policy does not set keepHourly; use ${RETENTION_KEEP_HOURLY:=0}",
 	VarRetentionKeepDaily:   "the retention policy does not set keepDaily; use ${RETENTION_KEEP_DAILY:=0}",
@@ -227,11 +239,57 @@ func commonVars(v vars, namespace, invokerKind, invokerName string, host Host, t
 	v[VarImageTag] = tag
 }
 
-func targetRefVars(v vars, ref stashv1beta1.TargetRef, namespace string) {
+func targetRefVars(v vars, ref stashv1beta1.TargetRef, namespace string, app *App) {
 	v.setIf(ref.Name != "", VarTargetName, ref.Name)
 	v.setIf(ref.Kind != "", VarTargetKind, ref.Kind)
+	v.setIf(ref.Kind != "", VarTargetResource, resourceOf(ref.Kind))
 	v.setIf(ref.APIVersion != "", VarTargetAPIVersion, ref.APIVersion)
 	v[VarTargetNamespace] = namespace
+	if app != nil {
+		group, resource := app.groupResource()
+		v.setIf(app.Type != "", VarTargetAppType, app.Type)
+		v.setIf(app.Version != "", VarTargetAppVersion, app.Version)
+		v.setIf(group != "", VarTargetAppGroup, group)
+		v.setIf(resource != "", VarTargetAppResource, resource)
+	}
+}
+
+// App is what TARGET_APP_* say of an AppBinding target: its spec.type and
+// spec.version.
+type App struct {
+	Type, Version string
+}
+
+// AppOf is the App of an AppBinding.
+func AppOf(ab *appcatalogv1alpha1.AppBinding) *App {
+	return &App{Type: ab.Spec.Type, Version: ab.Spec.Version}
+}
+
+// groupResource splits the type as Stash did: "kubedb.com/postgres" is
+// group kubedb.com, resource postgres; "postgres" is resource postgres.
+func (a App) groupResource() (group, resource string) {
+	if g, r, ok := strings.Cut(a.Type, "/"); ok {
+		return g, r
+	}
+	return "", a.Type
+}
+
+// targetResources are the resources of the kinds a target names, as the
+// API serves them (Stash asked discovery; these are all a target can be).
+var targetResources = map[string]string{
+	"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
+	"ReplicaSet": "replicasets", "ReplicationController": "replicationcontrollers",
+	"DeploymentConfig": "deploymentconfigs", "PersistentVolumeClaim": "persistentvolumeclaims",
+	"AppBinding": "appbindings",
+}
+
+// resourceOf is TARGET_RESOURCE of a kind: its resource, or for a kind
+// that is none of a target's, its lower-cased plural.
+func resourceOf(kind string) string {
+	if r, ok := targetResources[kind]; ok {
+		return r
+	}
+	return strings.ToLower(kind) + "s"
 }
 
 func mountPathOf(mounts []corev1.VolumeMount) string {
@@ -282,7 +340,7 @@ func backupVars(bc *stashv1beta1.BackupConfiguration, bs *stashv1beta1.BackupSes
 	v[VarBackupSession] = bs.Name
 	paths, mounts := []string(nil), []corev1.VolumeMount(nil)
 	if t := bc.Spec.Target; t != nil {
-		targetRefVars(v, t.Ref, bc.Namespace)
+		targetRefVars(v, t.Ref, bc.Namespace, host.App)
 		paths, mounts = t.Paths, t.VolumeMounts
 	}
 	if len(paths) == 0 {
@@ -309,7 +367,7 @@ func restoreVars(rs *stashv1beta1.RestoreSession, repo *stashv1alpha1.Repository
 	replicas := int32(1)
 	var mounts []corev1.VolumeMount
 	if t := rs.Spec.Target; t != nil {
-		targetRefVars(v, t.Ref, rs.Namespace)
+		targetRefVars(v, t.Ref, rs.Namespace, host.App)
 		if t.Ref.Name == "" && len(t.VolumeClaimTemplates) > 0 {
 			v[VarTargetName] = t.VolumeClaimTemplates[0].Name
 		}

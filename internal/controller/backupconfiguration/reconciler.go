@@ -169,7 +169,13 @@ func (r *Reconciler) checkReady(ctx context.Context, bc *stashv1beta1.BackupConf
 		return false, err
 	}
 	bs := resolve.NewBackupSession(bc, naming.SessionName(bc.Name, now))
-	res, resolveErr := resolve.Backup(cat, bc, bs, repo, resolve.SingleHost, r.ResolveOptions)
+	host := resolve.SingleHost
+	if bc.Spec.Target != nil {
+		if host.App, err = inputs.App(ctx, r.APIReader, bc.Namespace, bc.Spec.Target.Ref); err != nil {
+			return false, err
+		}
+	}
+	res, resolveErr := resolve.Backup(cat, bc, bs, repo, host, r.ResolveOptions)
 	refs, err := r.checkReferences(ctx, bc, repo, now)
 	if err != nil {
 		return false, err

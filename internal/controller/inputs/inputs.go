@@ -46,6 +46,24 @@ func Catalog(ctx context.Context, c client.Reader) (resolve.Catalog, error) {
 	return cat, nil
 }
 
+// App is what the resolver's TARGET_APP_* say of a target that is an
+// AppBinding: nil for another target, or an AppBinding that does not exist
+// (the target's check reports that).
+func App(ctx context.Context, c client.Reader, namespace string, ref stashv1beta1.TargetRef) (*resolve.App, error) {
+	if ref.Kind != "AppBinding" || ref.Name == "" {
+		return nil, nil
+	}
+	var ab appcatalogv1alpha1.AppBinding
+	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &ab)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get AppBinding %s/%s: %w", namespace, ref.Name, err)
+	}
+	return resolve.AppOf(&ab), nil
+}
+
 // Repository gets a Repository, or nil when it does not exist (the resolver
 // then reports it as not found, with the invoker's field path).
 func Repository(ctx context.Context, c client.Reader, namespace, name string) (*stashv1alpha1.Repository, error) {

@@ -13,6 +13,7 @@ import (
 
 	appcatalogv1alpha1 "github.com/stash-operator/stash/api/appcatalog/v1alpha1"
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
+	"github.com/stash-operator/stash/internal/controller/inputs"
 	"github.com/stash-operator/stash/internal/resolve"
 	"github.com/stash-operator/stash/internal/session"
 	"github.com/stash-operator/stash/internal/workload"
@@ -152,6 +153,9 @@ func (r *Runner) resolveHost(ctx context.Context, s Session, t workload.Spec, in
 	host := resolve.Host{Name: hs.Name, Index: index, Ordinal: -1, Node: hs.Node, Volumes: volumes, Pod: hs.Pod}
 	if (wt.Workload != nil && wt.Workload.Kind == workload.StatefulSet) || len(claims) > 0 {
 		host.Ordinal = h.Ordinal
+	}
+	if host.App, err = inputs.App(ctx, r.APIReader, s.GetNamespace(), t.Ref); err != nil {
+		return resolve.Host{}, err
 	}
 	return host, nil
 }
