@@ -385,8 +385,10 @@ func TestDatabaseRoundTrips(t *testing.T) {
 		from, backupTask, to, restoreTask string
 	}{
 		"MariaDB 10.11 with v0.9's mysql-backup-8.0.14": {mariadbRoundTrip, "10.11", "mysql-backup-8.0.14", "10.11", "mysql-restore-10.11"},
-		"MariaDB 11.8":           {mariadbRoundTrip, "11.8", "mysql-backup-11.8", "11.8", "mysql-restore-11.8"},
-		"MariaDB 10.5 into 11.8": {mariadbRoundTrip, "10.5", "mysql-backup-10.5", "11.8", "mysql-restore-11.8"},
+		"MariaDB 11.8": {mariadbRoundTrip, "11.8", "mysql-backup-11.8", "11.8", "mysql-restore-11.8"},
+		// Not into a newer major: an --all-databases dump holds the
+		// mysql system database, which only its own version loads.
+		"MariaDB 10.5": {mariadbRoundTrip, "10.5", "mysql-backup-10.5", "10.5", "mysql-restore-10.5"},
 		"PostgreSQL 17 with v0.9's postgres-backup-11.1": {postgresRoundTrip, "17", "postgres-backup-11.1", "17", "postgres-restore-11.1"},
 		"PostgreSQL 15 into 17":                          {postgresRoundTrip, "15", "postgres-backup-15", "17", "postgres-restore-17"},
 		"PostgreSQL 13 into 15":                          {postgresRoundTrip, "13", "postgres-backup-13", "15", "postgres-restore-15"},
