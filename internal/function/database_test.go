@@ -328,6 +328,7 @@ func TestCatalogArgsParse(t *testing.T) {
 		db         DatabaseOptions
 		snapshots  []string
 		sourceHost string
+		database   string
 	}
 	tests := map[string]struct {
 		parse func(fs *pflag.FlagSet, args []string) (parsed, error)
@@ -340,14 +341,15 @@ func TestCatalogArgsParse(t *testing.T) {
 				err := fs.Parse(args)
 				return parsed{db: o.DatabaseOptions}, err
 			},
-			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", ExtraArgs: "", WaitTimeout: 300}},
+			// databases empty: every database (pg_dumpall)
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", ExtraArgs: "", WaitTimeout: 300, Databases: []string{}}},
 		},
 		"function-postgres-restore.yaml": {
 			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
 				var o RestorePGOptions
 				o.AddFlags(fs)
 				err := fs.Parse(args)
-				return parsed{db: o.DatabaseOptions, snapshots: o.Snapshots, sourceHost: o.SourceHostname}, err
+				return parsed{db: o.DatabaseOptions, snapshots: o.Snapshots, sourceHost: o.SourceHostname, database: o.Database}, err
 			},
 			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", WaitTimeout: 300}, snapshots: []string{}},
 		},
@@ -363,6 +365,24 @@ func TestCatalogArgsParse(t *testing.T) {
 		"function-mysql-restore.yaml": {
 			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
 				var o RestoreMySQLOptions
+				o.AddFlags(fs)
+				err := fs.Parse(args)
+				return parsed{db: o.DatabaseOptions, snapshots: o.Snapshots, sourceHost: o.SourceHostname}, err
+			},
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", WaitTimeout: 300}, snapshots: []string{}},
+		},
+		"function-redis-backup.yaml": {
+			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
+				var o BackupRedisOptions
+				o.AddFlags(fs)
+				err := fs.Parse(args)
+				return parsed{db: o.DatabaseOptions}, err
+			},
+			want: parsed{db: DatabaseOptions{Namespace: "demo", AppBinding: "sample-db", WaitTimeout: 300}},
+		},
+		"function-redis-restore.yaml": {
+			parse: func(fs *pflag.FlagSet, args []string) (parsed, error) {
+				var o RestoreRedisOptions
 				o.AddFlags(fs)
 				err := fs.Parse(args)
 				return parsed{db: o.DatabaseOptions, snapshots: o.Snapshots, sourceHost: o.SourceHostname}, err
