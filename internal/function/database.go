@@ -75,8 +75,7 @@ type engine struct {
 	// restore for statement errors its exit status does not reflect.
 	newRestoreErrors func() restoreErrors
 	// dumpParts, when set, makes the dump: the programs (and text) whose
-	// output, one after another, is the dump file. Unset, the dump is the
-	// dump program's output with connArgs, dumpArgs and the extra args.
+	// output, one after another, is the dump file. Unset: wholeDump.
 	dumpParts func(e *engine, o DatabaseOptions, dumpPath string, c connection, extra []string) ([]dumpPart, error)
 	// restoreFilter, when set, makes what the client reads from the dump
 	// file (one database of it, for example); nil for the whole file.

@@ -154,8 +154,16 @@ func (o DatabaseOptions) dumpToRepo(ctx context.Context, repo *restic.Repo, part
 	return nil, fmt.Errorf("%w; no snapshot was kept", err)
 }
 
-// backupDatabase is backup-pg, backup-mysql and backup-redis: dump into the repository,
-// then the after-backup sequence. Failures are the Failed host entry.
+// wholeDump is an engine's dump by default: the dump program's output, with
+// connArgs, dumpArgs and the extra arguments.
+func wholeDump(e *engine, _ DatabaseOptions, dumpPath string, c connection, extra []string) ([]dumpPart, error) {
+	args := append(append(e.connArgs(c), e.dumpArgs...), extra...)
+	return []dumpPart{{program: &process.Program{Path: dumpPath, Args: args, Env: childEnv(e, c)}}}, nil
+}
+
+// backupDatabase is backup-pg, backup-mysql and backup-redis: dump into
+// the repository, then the after-backup sequence. Failures are the Failed
+// host entry.
 func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOutput {
 	start := time.Now()
 	host := o.Host()
@@ -182,11 +190,13 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 		return fail(err)
 	}
 	conn = o.pinAddress(ctx, e, conn)
-	parts := []dumpPart{{program: &process.Program{Path: dumpPath, Args: append(append(e.connArgs(conn), e.dumpArgs...), extra...), Env: childEnv(e, conn)}}}
-	if e.dumpParts != nil {
-		if parts, err = e.dumpParts(e, o, dumpPath, conn, extra); err != nil {
-			return fail(err)
-		}
+	plan := e.dumpParts
+	if plan == nil {
+		plan = wholeDump
+	}
+	parts, err := plan(e, o, dumpPath, conn, extra)
+	if err != nil {
+		return fail(err)
 	}
 	sum, err := o.dumpToRepo(ctx, repo, parts, e.dumpFile, host)
 	if err != nil {

@@ -88,8 +88,9 @@ func (o DatabaseOptions) dumpToClient(ctx context.Context, e *engine, repo *rest
 // isBrokenPipe: a write into a pipe whose reader had gone.
 func isBrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
-// restoreDatabase is restore-pg, restore-mysql and restore-redis: each snapshot's dump
-// streamed into the client. Failures are the Failed host entry.
+// restoreDatabase is restore-pg, restore-mysql and restore-redis: each
+// snapshot's dump streamed into the client. Failures are the Failed host
+// entry.
 func restoreDatabase(ctx context.Context, e *engine, o DatabaseRestoreOptions) RestoreOutput {
 	start := time.Now()
 	host := o.Host()

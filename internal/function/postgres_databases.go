@@ -21,10 +21,10 @@ import (
 // the section header pg_dumpall writes and pg_dump --create's script, with
 // the extra arguments (--pg-args).
 func pgDumpParts(e *engine, o DatabaseOptions, dumpallPath string, c connection, extra []string) ([]dumpPart, error) {
-	env := childEnv(e, c)
 	if len(o.Databases) == 0 {
-		return []dumpPart{{program: &process.Program{Path: dumpallPath, Args: append(append(e.connArgs(c), e.dumpArgs...), extra...), Env: env}}}, nil
+		return wholeDump(e, o, dumpallPath, c, extra)
 	}
+	env := childEnv(e, c)
 	dumpPath, err := findProgram(e, []string{"pg_dump"})
 	if err != nil {
 		return nil, err

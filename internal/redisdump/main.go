@@ -117,9 +117,9 @@ func describe(err error, tlsHint bool) error {
 	var re redis.Error
 	if errors.As(err, &re) {
 		switch msg := re.Error(); {
-		case len(msg) >= 9 && msg[:9] == "WRONGPASS":
+		case strings.HasPrefix(msg, "WRONGPASS"):
 			return fmt.Errorf("%w: check the user and password of the AppBinding's Secret", err)
-		case len(msg) >= 6 && msg[:6] == "NOPERM":
+		case strings.HasPrefix(msg, "NOPERM"):
 			return fmt.Errorf("%w: the ACL user needs the commands PING, INFO, SELECT, SCAN, DUMP and PEXPIRETIME (before Redis 7: PTTL and TIME) to back up, and PING, INFO, SELECT and RESTORE to restore", err)
 		}
 	}
