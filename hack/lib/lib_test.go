@@ -345,3 +345,49 @@ run_tmp_cleanup "$b"
 		t.Errorf("got\n%swant\n%s", out, want)
 	}
 }
+
+// The bridge keeps its MAC while pods' veths come and go: a bridge takes the
+// lowest MAC of its ports unless its own was set, and pods then sent to the
+// gateway's old MAC until their ARP entry expired (DNS lookups stalled 10 s
+// in e2e). network_up runs in a network namespace of its own, as root.
+func TestBridgeKeepsItsMACWhilePortsComeAndGo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates a bridge and veths in a new network namespace")
+	}
+	for _, tool := range []string{"unshare", "ip", "iptables"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s", tool)
+		}
+	}
+	lib, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `set -euo pipefail
+source ` + lib + `/common.sh
+source ` + lib + `/cluster-host.sh
+bridge=testbr0 gw=10.250.0.1 pod_cidr=10.250.0.0/24 svc_cidr=10.251.0.0/24
+mac() { ip -br link show dev "$bridge" | awk '{print $3}'; }
+ip link set lo up
+network_up 2>/dev/null
+echo "up: $(mac)"
+# A port whose MAC is lower than the bridge's, then its removal.
+ip link add vtest0 address 02:00:00:00:00:01 type veth peer name vtest1
+ip link set vtest0 master "$bridge" up
+ip link set vtest1 up
+echo "port added: $(mac)"
+ip link del vtest0
+echo "port removed: $(mac)"
+network_up 2>/dev/null
+echo "up again: $(mac)"
+`
+	cmd := exec.Command("unshare", "--net", "bash", "-c", script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := "up: 02:00:0a:fa:00:01\nport added: 02:00:0a:fa:00:01\nport removed: 02:00:0a:fa:00:01\nup again: 02:00:0a:fa:00:01\n"
+	if string(out) != want {
+		t.Errorf("got\n%swant\n%s", out, want)
+	}
+}
