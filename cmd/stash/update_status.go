@@ -24,6 +24,7 @@ func newUpdateStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			o.Log = cmd.ErrOrStderr()
 			return updatestatus.Run(cmd.Context(), c, o)
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,15 @@ type Options struct {
 	Hostname string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Log, when set, gets a line for each object written: the Job's log
+	// then shows when the step began and what it recorded.
+	Log io.Writer
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
 }
 
 func (o *Options) now() time.Time {
@@ -67,8 +77,10 @@ func Run(ctx context.Context, c client.Client, o Options) error {
 		o.Hostname = function.DefaultHost
 	}
 	if o.BackupSession != "" {
+		o.logf("recording %s of %s in BackupSession %s/%s", function.OutputFileName, o.OutputDir, o.Namespace, o.BackupSession)
 		return o.backup(ctx, c)
 	}
+	o.logf("recording %s of %s in RestoreSession %s/%s", function.OutputFileName, o.OutputDir, o.Namespace, o.RestoreSession)
 	return o.restore(ctx, c)
 }
 
@@ -102,6 +114,7 @@ func (o *Options) backup(ctx context.Context, c client.Client) error {
 		return fmt.Errorf("record host stats in BackupSession %s: %w", key, err)
 	}
 	for _, h := range out.HostBackupStats {
+		o.logf("recorded host %s %s in BackupSession %s", h.Hostname, h.Phase, key)
 		reason, kind, msg := ReasonHostBackupSucceeded, corev1.EventTypeNormal, fmt.Sprintf("backup of host %s succeeded in %s", h.Hostname, h.Duration)
 		if h.Phase != stashv1beta1.HostBackupSucceeded {
 			reason, kind, msg = ReasonHostBackupFailed, corev1.EventTypeWarning, fmt.Sprintf("backup of host %s failed: %s", h.Hostname, h.Error)
@@ -128,6 +141,7 @@ func (o *Options) backup(ctx context.Context, c client.Client) error {
 	if err != nil {
 		return fmt.Errorf("record repository stats in Repository %s: %w", repoKey, err)
 	}
+	o.logf("recorded the repository's figures in Repository %s", repoKey)
 	if r.Integrity != nil && !*r.Integrity {
 		msg := fmt.Sprintf("restic check found errors in the repository after backup %s (host %s): see that Job's log", o.BackupSession, o.Hostname)
 		if err := emit(ctx, c, repo, "Repository", corev1.EventTypeWarning, string(stashv1beta1.ReasonCheckFailed), msg, o.now()); err != nil {
@@ -160,6 +174,7 @@ func (o *Options) restore(ctx context.Context, c client.Client) error {
 		return fmt.Errorf("record host stats in RestoreSession %s: %w", key, err)
 	}
 	for _, h := range out.HostRestoreStats {
+		o.logf("recorded host %s %s in RestoreSession %s", h.Hostname, h.Phase, key)
 		reason, kind, msg := ReasonHostRestoreSucceeded, corev1.EventTypeNormal, fmt.Sprintf("restore of host %s succeeded in %s", h.Hostname, h.Duration)
 		if h.Phase != stashv1beta1.HostRestoreSucceeded {
 			reason, kind, msg = ReasonHostRestoreFailed, corev1.EventTypeWarning, fmt.Sprintf("restore of host %s failed: %s", h.Hostname, h.Error)

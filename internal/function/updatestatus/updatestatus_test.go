@@ -130,16 +130,27 @@ func TestBackupReports(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			ns := fixture(t, c, tc.totalHosts)
+			var log strings.Builder
 			for _, output := range tc.outputs {
 				dir := t.TempDir()
 				if output != "" {
 					writeFile(t, dir, output)
 				}
 				err := Run(context.Background(), c, Options{Namespace: ns, BackupSession: "bs", Repository: "repo",
-					TargetKind: pvc.Kind, TargetName: pvc.Name, OutputDir: dir, Now: func() time.Time { return fixedNow }})
+					TargetKind: pvc.Kind, TargetName: pvc.Name, OutputDir: dir, Now: func() time.Time { return fixedNow }, Log: &log})
 				if err != nil {
 					t.Fatal(err)
 				}
+			}
+			// The Job's log says what was written, host by host.
+			for _, h := range tc.wantHosts {
+				name, phase, _ := strings.Cut(h, "=")
+				if want := "recorded host " + name + " " + phase + " in BackupSession " + ns + "/bs\n"; !strings.Contains(log.String(), want) {
+					t.Errorf("log lacks %q:\n%s", want, log.String())
+				}
+			}
+			if logged := strings.Contains(log.String(), "recorded the repository's figures in Repository "+ns+"/repo\n"); logged != tc.wantRepo {
+				t.Errorf("log names the Repository = %v, want %v:\n%s", logged, tc.wantRepo, log.String())
 			}
 			var bs stashv1beta1.BackupSession
 			if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "bs"}, &bs); err != nil {
