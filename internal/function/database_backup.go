@@ -179,13 +179,6 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 		return fail(err)
 	}
 	extra, timeout, clientPath, conn, repo := p.extra, p.timeout, p.clientPath, p.conn, p.repo
-	created, err := o.openRepo(ctx, repo, true)
-	if err != nil {
-		return fail(err)
-	}
-	if created {
-		o.logf("initialised a new repository at %s", repo)
-	}
 	if err := o.waitReady(ctx, e, clientPath, conn, timeout); err != nil {
 		return fail(err)
 	}
@@ -198,9 +191,20 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 	if err != nil {
 		return fail(err)
 	}
-	sum, err := o.dumpToRepo(ctx, repo, parts, e.dumpFile, host)
+	// The dump's own restic backup opens the repository (openWith). When
+	// it meets a lock or no repository, restic has stored nothing and the
+	// dump, cut off or thrown away, is run again from its start: dumps
+	// only read the database.
+	var sum *restic.BackupSummary
+	created, err := o.openWith(ctx, repo, func(r *restic.Repo) (err error) {
+		sum, err = o.dumpToRepo(ctx, r, parts, e.dumpFile, host)
+		return err
+	})
 	if err != nil {
 		return fail(err)
+	}
+	if created {
+		o.logf("initialised a new repository at %s", repo)
 	}
 	snaps := []v1beta1.SnapshotStats{SnapshotStats(sum, e.dumpFile)}
 	repoStats, err := o.AfterBackup(ctx, repo, host, []*restic.BackupSummary{sum})

@@ -1,6 +1,8 @@
 package function
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"os"
 	"os/exec"
@@ -67,26 +69,34 @@ func leaveLock(t *testing.T, s Setup, host string, exclusive bool) {
 }
 
 // A backup killed in a pod that is gone leaves its lock; the next backup
-// removes it at once, because the lock's pod has ended, instead of waiting
-// out restic's lock wait and failing. A lock whose holder cannot be known
-// is respected.
+// (or restore) removes it at once, because the lock's pod has ended, instead
+// of waiting out restic's lock wait and failing. A lock whose holder cannot
+// be known is respected. Each Function opens the repository with its own
+// first restic command: backup-pg's dump, cut off by the lock, runs again
+// from its start and the snapshot holds all of it.
 func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
 	e := testenv.NewEnv(t, time.Now())
 	ctx := e.Ctx
 	// The Job of the killed backup is still there; its pod is not.
 	job := stashJob("stash-backup-nightly-1767225600-0", true)
 	e.Create(job)
+	db := startPG(t)
 
 	tests := map[string]struct {
+		op        string // backup-pvc (default), backup-pg, restore-pvc
 		host      string
 		exclusive bool
-		respected bool // the lock stays and the backup fails on it
+		respected bool // the lock stays and the Function fails on it
 	}{
 		"the lock of a pod of an ended Job is removed": {host: job.Name + "-x7k2q"},
 		"the lock of an unknown host is respected":     {host: "some-other-machine", respected: true},
 		// The backup itself, which opens the repository, meets the lock.
-		"an exclusive lock of a pod of an ended Job is removed": {host: job.Name + "-p3m8z", exclusive: true},
-		"an exclusive lock of an unknown host is respected":     {host: "another-machine", exclusive: true, respected: true},
+		"an exclusive lock of a pod of an ended Job is removed":              {host: job.Name + "-p3m8z", exclusive: true},
+		"an exclusive lock of an unknown host is respected":                  {host: "another-machine", exclusive: true, respected: true},
+		"backup-pg: an exclusive lock of a pod of an ended Job is removed":   {op: "backup-pg", host: job.Name + "-q4w7e", exclusive: true},
+		"backup-pg: an exclusive lock of an unknown host is respected":       {op: "backup-pg", host: "db-machine", exclusive: true, respected: true},
+		"restore-pvc: an exclusive lock of a pod of an ended Job is removed": {op: "restore-pvc", host: job.Name + "-r5t6y", exclusive: true},
+		"restore-pvc: an exclusive lock of an unknown host is respected":     {op: "restore-pvc", host: "restore-machine", exclusive: true, respected: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -106,26 +116,63 @@ func TestBackupRemovesTheLockOfAnEndedPod(t *testing.T) {
 			if _, err := repo.OpenOrInit(ctx); err != nil {
 				t.Fatal(err)
 			}
+			if tc.op == "restore-pvc" {
+				if out := BackupPVC(ctx, BackupPVCOptions{Setup: s, BackupPaths: []string{data}}); out.HostBackupStats[0].Phase != "Succeeded" {
+					t.Fatalf("backup to restore from: %s", out.HostBackupStats[0].Error)
+				}
+				if err := os.Remove(filepath.Join(data, "f")); err != nil {
+					t.Fatal(err)
+				}
+			}
 			leaveLock(t, s, tc.host, tc.exclusive)
 
 			start := time.Now()
-			out := BackupPVC(ctx, BackupPVCOptions{Setup: s, BackupPaths: []string{data}})
-			host := out.HostBackupStats[0]
+			var phase, failure string
+			switch tc.op {
+			case "backup-pg":
+				h := BackupPG(ctx, BackupPGOptions{pgOptions(t, db, s)}).HostBackupStats[0]
+				phase, failure = string(h.Phase), h.Error
+			case "restore-pvc":
+				h := RestorePVC(ctx, RestorePVCOptions{Setup: s, RestorePaths: []string{data}}).HostRestoreStats[0]
+				phase, failure = string(h.Phase), h.Error
+			default:
+				h := BackupPVC(ctx, BackupPVCOptions{Setup: s, BackupPaths: []string{data}}).HostBackupStats[0]
+				phase, failure = string(h.Phase), h.Error
+			}
 			if !tc.respected {
-				if host.Phase != "Succeeded" {
-					t.Fatalf("backup %s: %s", host.Phase, host.Error)
+				if phase != "Succeeded" {
+					t.Fatalf("%s: %s", phase, failure)
 				}
 				if locks, err := repo.Locks(ctx); err != nil || len(locks) != 0 {
 					t.Fatalf("locks left: %+v (%v)", locks, err)
 				}
-				t.Logf("backup with the dead lock removed took %s", time.Since(start).Round(time.Millisecond))
+				t.Logf("%s with the dead lock removed took %s", cmp.Or(tc.op, "backup-pvc"), time.Since(start).Round(time.Millisecond))
+				switch tc.op {
+				case "backup-pg":
+					var dump bytes.Buffer
+					if err := repo.Dump(ctx, restic.Latest, s.Host(), "/"+DumpFileName, &dump); err != nil {
+						t.Fatal(err)
+					}
+					if !strings.Contains(dump.String(), "PostgreSQL database cluster dump complete") {
+						t.Fatalf("the snapshot's dump is incomplete (%d bytes, ends %q)", dump.Len(), dump.String()[max(0, dump.Len()-200):])
+					}
+				case "restore-pvc":
+					if b, err := os.ReadFile(filepath.Join(data, "f")); err != nil || string(b) != "data" {
+						t.Fatalf("restored file: %q, %v", b, err)
+					}
+				}
 				return
 			}
-			if host.Phase != "Failed" || !strings.Contains(host.Error, "locked") {
-				t.Fatalf("backup %s (%s); want Failed, the repository locked", host.Phase, host.Error)
+			if phase != "Failed" || !strings.Contains(failure, "locked") {
+				t.Fatalf("%s (%s); want Failed, the repository locked", phase, failure)
 			}
 			if locks, err := repo.Locks(ctx); err != nil || len(locks) != 1 || locks[0].Hostname != tc.host {
 				t.Fatalf("the respected lock is gone: %+v (%v)", locks, err)
+			}
+			if tc.op == "backup-pg" {
+				if snaps := repoSnapshots(t, s); len(snaps) != 0 {
+					t.Fatalf("a failed backup-pg left snapshots: %+v", snaps)
+				}
 			}
 		})
 	}

@@ -160,22 +160,35 @@ func RestorePVC(ctx context.Context, o RestorePVCOptions) RestoreOutput {
 	if err != nil {
 		return fail(err)
 	}
-	// Open, never init: a restore from a location with no repository is a
-	// mistake to report, not a repository to create.
-	if _, err := o.openRepo(ctx, repo, false); err != nil {
+	var restores []func(*restic.Repo) error
+	for _, s := range snapshots {
+		restores = append(restores, func(r *restic.Repo) error {
+			if err := r.Restore(ctx, s, target, source, paths); err != nil {
+				return fmt.Errorf("restore snapshot %s: %w", s, err)
+			}
+			return nil
+		})
+	}
+	if len(snapshots) == 0 {
+		for _, p := range paths {
+			restores = append(restores, func(r *restic.Repo) error {
+				if err := r.Restore(ctx, restic.Latest, target, source, []string{p}); err != nil {
+					return fmt.Errorf("restore %s from the latest snapshot of host %s: %w", p, source, err)
+				}
+				return nil
+			})
+		}
+	}
+	// The first restore opens the repository (a restic that cannot lock it
+	// has written nothing), as a backup's first command does; never init:
+	// a restore from a location with no repository is a mistake to report,
+	// not a repository to create.
+	if err := o.withLocksCleared(ctx, repo, restores[0]); err != nil {
 		return fail(err)
 	}
-	if len(snapshots) > 0 {
-		for _, s := range snapshots {
-			if err := repo.Restore(ctx, s, target, source, paths); err != nil {
-				return fail(fmt.Errorf("restore snapshot %s: %w", s, err))
-			}
-		}
-	} else {
-		for _, p := range paths {
-			if err := repo.Restore(ctx, restic.Latest, target, source, []string{p}); err != nil {
-				return fail(fmt.Errorf("restore %s from the latest snapshot of host %s: %w", p, source, err))
-			}
+	for _, restore := range restores[1:] {
+		if err := restore(repo); err != nil {
+			return fail(err)
 		}
 	}
 	return SucceededRestore(host, start)
