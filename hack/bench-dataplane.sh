@@ -6,11 +6,17 @@
 #   second (incremental) backup-pvc         vs  second restic backup
 #   backup-pg of a ~500 MB database         vs  pg_dumpall | restic backup --stdin
 #                                           vs  pg_dumpall > /dev/null
+#   the same backups into S3 (versitygw on 127.0.0.1)
+#   unchanged backup-pvc into a repository of 50 snapshots vs restic's
+#   restore-pvc of the latest snapshot     vs  restic restore
+#   200,000 files of 1-4 KiB: backup-pvc    vs  restic backup, and the peak RSS of each
 #   peak RSS of the stash process (and of restic, which it runs as a child)
 #
-# Needs: make build (bin/stash), restic and PostgreSQL 15 (hack/setup-test-infra.sh).
+# Needs: make build (bin/stash), restic, versitygw and PostgreSQL 15 (hack/setup-test-infra.sh).
 # env: BENCH_DIR (default a fresh dir under /var/tmp), BENCH_GIB (data size, default 1),
-#      BENCH_PG_ROWS (default 4000000, ~500 MB of dump)
+#      BENCH_PG_ROWS (default 4000000, ~500 MB of dump),
+#      BENCH_SMALL_FILES (default 200000; 0 leaves the small-files rows out),
+#      BENCH_HISTORY (snapshots in the history rows' repositories, default 50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${STASH_INFRA_BIN:-/var/cache/stash-ci/bin}:$PATH"
@@ -20,11 +26,22 @@ command -v restic >/dev/null || { echo "restic not found: run hack/setup-test-in
 dir="${BENCH_DIR:-$(mktemp -d /var/tmp/stash-bench.XXXXXX)}"
 gib="${BENCH_GIB:-1}"
 pg_rows="${BENCH_PG_ROWS:-4000000}"
-trap 'bash hack/stop-servers.sh "$dir/pg" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+small_files="${BENCH_SMALL_FILES:-200000}"
+history="${BENCH_HISTORY:-50}"
+cleanup() {
+  local server
+  for server in pg s3; do bash hack/stop-servers.sh "$dir/$server" >/dev/null 2>&1 || true; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
 mkdir -p "$dir/secret" "$dir/data"
 chmod 755 "$dir" # the PostgreSQL server runs as user postgres and must reach $dir/pg
 printf 'bench-password' > "$dir/secret/RESTIC_PASSWORD"
 export RESTIC_PASSWORD=bench-password
+export AWS_ACCESS_KEY_ID=testkey AWS_SECRET_ACCESS_KEY=testsecret123
+printf '%s' "$AWS_ACCESS_KEY_ID" > "$dir/secret/AWS_ACCESS_KEY_ID"
+printf '%s' "$AWS_SECRET_ACCESS_KEY" > "$dir/secret/AWS_SECRET_ACCESS_KEY"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # seconds and peak RSS (KiB) of a command: "<secs> <kib>"
 measure() {
@@ -67,30 +84,60 @@ PY
 bytes=$(du -sb "$dir/data" | cut -f1)
 sync
 
-pvc() { # repo-dir run [flags...]
-  local repo=$1 run=$2
-  shift 2
-  measure "$stash" backup-pvc --provider=local --bucket="$repo" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-$run" \
-    --hostname=host-0 --backup-paths="$dir/data" --output-dir="$dir/out-$run" --retention-keep-last=5 --enable-cache=true "$@"
+pvc() { # run repository-flags... (the last --retention-keep-last wins)
+  local run=$1
+  shift
+  measure "$stash" backup-pvc --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-$run" \
+    --hostname=host-0 --backup-paths="${pvc_paths:-$dir/data}" --output-dir="$dir/out-$run" --retention-keep-last=5 --enable-cache=true "$@"
 }
+local_repo() { echo "--provider=local" "--bucket=$1"; }
 # What the operator passes when neither a check nor a prune is due (package
 # maintenance: at most one of each a day): the daily backup's usual case.
 nothing_due=(--check-repository=false --measure-repository=false)
-plain() { # repo-dir
-  measure restic -r "$1" backup --quiet --host host-0 --cache-dir "$dir/cache-plain" "$dir/data"
+plain() { # repository [cache]
+  measure restic -r "$1" backup --quiet --host host-0 --cache-dir "$dir/${2:-cache-plain}" "${pvc_paths:-$dir/data}"
 }
 
 echo "restic init + backups ..." >&2
 restic -r "$dir/repo-plain" init --quiet >/dev/null
 read -r t_plain rss_plain < <(plain "$dir/repo-plain")
-read -r t_pvc rss_pvc < <(pvc "$dir/repo-pvc" 1)
+# shellcheck disable=SC2046 # local_repo prints two flags
+read -r t_pvc rss_pvc < <(pvc 1 $(local_repo "$dir/repo-pvc"))
 read -r t_plain2 _ < <(plain "$dir/repo-plain")
-read -r t_pvc2 rss_pvc2 < <(pvc "$dir/repo-pvc" 2)
+# shellcheck disable=SC2046
+read -r t_pvc2 rss_pvc2 < <(pvc 2 $(local_repo "$dir/repo-pvc"))
 read -r t_plain3 _ < <(plain "$dir/repo-plain")
-read -r t_pvc3 _ < <(pvc "$dir/repo-pvc" 3 "${nothing_due[@]}")
+# shellcheck disable=SC2046
+read -r t_pvc3 _ < <(pvc 3 $(local_repo "$dir/repo-pvc") "${nothing_due[@]}")
+
+t_s3=""
+if command -v versitygw >/dev/null; then
+  echo "S3 (versitygw) backups ..." >&2
+  s3=$(bash hack/start-s3.sh "$dir/s3" "$(free_port)" bench | sed -n 's/^S3_ENDPOINT=//p')
+  s3_pvc=(--provider=s3 --bucket=bench --endpoint="http://$s3" --path=pvc)
+  restic -r "s3:http://$s3/bench/plain" init --quiet >/dev/null
+  read -r t_s3plain _ < <(plain "s3:http://$s3/bench/plain" cache-s3plain)
+  read -r t_s3 _ < <(pvc s3-1 "${s3_pvc[@]}")
+  read -r t_s3plain2 _ < <(plain "s3:http://$s3/bench/plain" cache-s3plain)
+  read -r t_s3pvc2 _ < <(pvc s3-2 "${s3_pvc[@]}" "${nothing_due[@]}")
+fi
+
+# A repository with a history: the two local repositories get snapshots of
+# another path (same host) up to $history, and the unchanged tree is backed
+# up once more, keeping them all.
+echo "history: $history snapshots in each repository ..." >&2
+mkdir -p "$dir/hist"
+have=$(restic -r "$dir/repo-plain" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+for i in $(seq "$have" $((history - 1))); do
+  echo "$i" > "$dir/hist/n"
+  for r in repo-plain repo-pvc; do restic -r "$dir/$r" backup --quiet --host host-0 --cache-dir "$dir/cache-hist" "$dir/hist" >/dev/null; done
+done
+read -r t_hplain _ < <(plain "$dir/repo-plain")
+# shellcheck disable=SC2046
+read -r t_hpvc _ < <(pvc hist $(local_repo "$dir/repo-pvc") "${nothing_due[@]}" --retention-keep-last=$((history + 10)))
 
 echo "restores ..." >&2
-snap=$(restic -r "$dir/repo-plain" snapshots --json --latest 1 --host host-0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+snap=$(restic -r "$dir/repo-plain" snapshots --json --latest 1 --host host-0 --path "$dir/data" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 read -r t_rplain _ < <(measure restic -r "$dir/repo-plain" restore "$snap" --target "$dir/restore-plain" --cache-dir "$dir/cache-plain")
 # restore-pvc puts files back where they were: into a fresh directory there.
 mv "$dir/data" "$dir/data.orig"
@@ -99,10 +146,34 @@ read -r t_rpvc _ < <(measure "$stash" restore-pvc --provider=local --bucket="$di
 rm -rf "$dir/restore-plain" "$dir/data"
 mv "$dir/data.orig" "$dir/data"
 
+t_sfplain=""
+if [ "$small_files" -gt 0 ]; then
+  echo "small files: $small_files of 1-4 KiB ..." >&2
+  python3 - "$dir/small" "$small_files" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(7)
+for i in range(n):
+    d = os.path.join(root, f"d{i % 200}", f"e{(i // 200) % 50}")
+    if i < 10000:
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i}"), "wb") as f:
+        f.write(rng.randbytes(rng.randint(1 << 10, 4 << 10)))
+PY
+  sf_bytes=$(du -sb "$dir/small" | cut -f1)
+  sync
+  # Both repositories exist beforehand: the rows compare the backups.
+  for r in repo-sfplain repo-sfpvc; do restic -r "$dir/$r" init --quiet >/dev/null; done
+  read -r t_sfplain rss_sfplain < <(pvc_paths="$dir/small" plain "$dir/repo-sfplain" cache-sfplain)
+  # shellcheck disable=SC2046
+  read -r t_sfpvc rss_sfpvc < <(pvc_paths="$dir/small" pvc sf $(local_repo "$dir/repo-sfpvc") "${nothing_due[@]}")
+  rm -rf "$dir/small"
+fi
+
 pg_rss=0; t_pg=""; t_pgraw=""; t_dump=""; dump_bytes=0
 if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
   echo "starting PostgreSQL and loading $pg_rows rows ..." >&2
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   bash hack/start-postgres.sh "$dir/pg" "$port" >/dev/null
   export PGPASSWORD="${STASH_TEST_DB_PASSWORD:-stash-test-password}"
   psql -X -q -h 127.0.0.1 -p "$port" -U postgres -c "create database bench" \
@@ -135,6 +206,18 @@ s_pvc2=$(step_secs "$dir/out-2")
 row "  of which the backup step (restic's summary, 1 s)" "$s_pvc2" "-" "-"
 row "restic backup (third, unchanged)" "$t_plain3" "$(mibps "$bytes" "$t_plain3")" "-"
 row "stash backup-pvc (third, unchanged, nothing due)" "$t_pvc3" "$(mibps "$bytes" "$t_pvc3")" "-"
+if [ -n "$t_s3" ]; then
+  row "restic backup into S3 (first)" "$t_s3plain" "$(mibps "$bytes" "$t_s3plain")" "-"
+  row "stash backup-pvc into S3 (first)" "$t_s3" "$(mibps "$bytes" "$t_s3")" "-"
+  row "restic backup into S3 (second, unchanged)" "$t_s3plain2" "$(mibps "$bytes" "$t_s3plain2")" "-"
+  row "stash backup-pvc into S3 (second, nothing due)" "$t_s3pvc2" "$(mibps "$bytes" "$t_s3pvc2")" "-"
+fi
+row "restic backup (unchanged, $history snapshots)" "$t_hplain" "$(mibps "$bytes" "$t_hplain")" "-"
+row "stash backup-pvc (unchanged, $history snapshots, nothing due)" "$t_hpvc" "$(mibps "$bytes" "$t_hpvc")" "-"
+if [ -n "$t_sfplain" ]; then
+  row "restic backup, $small_files small files" "$t_sfplain" "$(mibps "$sf_bytes" "$t_sfplain")" "$(mib "$rss_sfplain")"
+  row "stash backup-pvc, $small_files small files" "$t_sfpvc" "$(mibps "$sf_bytes" "$t_sfpvc")" "$(mib "$rss_sfpvc")"
+fi
 row "restic restore of the latest snapshot" "$t_rplain" "$(mibps "$bytes" "$t_rplain")" "-"
 row "stash restore-pvc of the latest snapshot" "$t_rpvc" "$(mibps "$bytes" "$t_rpvc")" "-"
 if [ -n "$t_pg" ]; then
@@ -151,6 +234,14 @@ awk -v a="$t_plain" -v b="$s_pvc" 'BEGIN { printf "backup step of backup-pvc / r
 awk -v a="$t_plain" -v b="$t_pvc" 'BEGIN { printf "whole backup-pvc command / restic backup, throughput (first):  %.2f\n", a / b }'
 awk -v a="$t_plain2" -v b="$t_pvc2" 'BEGIN { printf "backup-pvc throughput / restic throughput (second, check and measure): %.2f\n", a / b }'
 awk -v a="$t_plain3" -v b="$t_pvc3" 'BEGIN { printf "backup-pvc throughput / restic throughput (third, nothing due): %.2f\n", a / b }'
+if [ -n "$t_s3" ]; then
+  awk -v a="$t_s3plain" -v b="$t_s3" 'BEGIN { printf "S3: whole backup-pvc / restic backup, throughput (first): %.2f\n", a / b }'
+  awk -v a="$t_s3plain2" -v b="$t_s3pvc2" 'BEGIN { printf "S3: backup-pvc / restic (second, unchanged, nothing due): %.2f\n", a / b }'
+fi
+awk -v a="$t_hplain" -v b="$t_hpvc" -v n="$history" 'BEGIN { printf "%d snapshots: backup-pvc / restic (unchanged, nothing due): %.2f\n", n, a / b }'
+if [ -n "$t_sfplain" ]; then
+  awk -v a="$t_sfplain" -v b="$t_sfpvc" -v n="$small_files" 'BEGIN { printf "%d small files: backup-pvc / restic backup, throughput: %.2f\n", n, a / b }'
+fi
 awk -v a="$t_rplain" -v b="$t_rpvc" 'BEGIN { printf "restore-pvc throughput / restic restore throughput: %.2f\n", a / b }'
 if [ -n "$t_pg" ]; then
   awk -v a="$t_pgraw" -v b="$s_pg" 'BEGIN { printf "dump+backup step of backup-pg / (pg_dumpall | restic), throughput: %.2f\n", a / b }'

@@ -190,8 +190,10 @@ func (s *Setup) logf(format string, args ...any) {
 // §7 asks): retention for this host only; then, as the operator planned it
 // (package maintenance), an integrity check, and either a measurement of
 // the repository (size, snapshots of every host) or what this backup added
-// to the last one. It returns output.json's "repository" part.
-func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string, written []*restic.BackupSummary) (*RepositoryStats, error) {
+// to the last one. A repository that this backup created (created) holds
+// only what it wrote, so its measurement is what restic packed, not another
+// two restic passes. It returns output.json's "repository" part.
+func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string, written []*restic.BackupSummary, created bool) (*RepositoryStats, error) {
 	var forgot restic.ForgetResult
 	err := s.withLocksCleared(ctx, repo, func(r *restic.Repo) (err error) {
 		forgot, err = r.Forget(ctx, host, s.Retention)
@@ -212,7 +214,7 @@ func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string,
 		}
 		stats.Integrity = &ok
 	}
-	if !s.MeasureRepository {
+	if !s.MeasureRepository || created {
 		// Forgetting without a prune frees nothing: the repository grew by
 		// exactly what the backup packed.
 		for _, w := range written {
@@ -220,6 +222,16 @@ func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string,
 			stats.SnapshotsAdded++
 		}
 		stats.SnapshotsAdded -= int64(forgot.Removed)
+		if !s.MeasureRepository {
+			return stats, nil
+		}
+		// From nothing, the figures added are the repository's (restic
+		// stats would leave out the packs' headers, a few bytes a blob).
+		// Hosts whose first backups into one repository overlap each count
+		// only their own; the next measurement counts them all.
+		size := stats.SizeAddedBytes
+		stats.Size, stats.SizeBytes, stats.SnapshotCount = text.Bytes(size), &size, stats.SnapshotsAdded
+		stats.SizeAddedBytes, stats.SnapshotsAdded = 0, 0
 		return stats, nil
 	}
 	size, err := repo.Stats(ctx)

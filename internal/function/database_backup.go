@@ -207,7 +207,7 @@ func backupDatabase(ctx context.Context, e *engine, o DatabaseOptions) BackupOut
 		o.logf("initialised a new repository at %s", repo)
 	}
 	snaps := []v1beta1.SnapshotStats{SnapshotStats(sum, e.dumpFile)}
-	repoStats, err := o.AfterBackup(ctx, repo, host, []*restic.BackupSummary{sum})
+	repoStats, err := o.AfterBackup(ctx, repo, host, []*restic.BackupSummary{sum}, created)
 	if err != nil {
 		return FailedBackup(host, start, snaps, scrub.err(err))
 	}

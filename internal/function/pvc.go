@@ -85,7 +85,7 @@ func BackupPVC(ctx context.Context, o BackupPVCOptions) BackupOutput {
 			return fail(err)
 		}
 	}
-	repoStats, err := o.AfterBackup(ctx, repo, host, written)
+	repoStats, err := o.AfterBackup(ctx, repo, host, written, created)
 	if err != nil {
 		return fail(err)
 	}

@@ -3,9 +3,11 @@ package operator
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -33,9 +36,13 @@ func TestSchedulerLoad(t *testing.T) {
 		t.Skip("a benchmark: run hack/bench-scheduler.sh")
 	}
 	count := benchInt("STASH_BENCH_CONFIGS", 1000)
+	// The operator's default limit of running backup Jobs, as a cluster
+	// runs it; STASH_BENCH_LIMIT=0 lets every session start its Job.
+	limit := benchInt("STASH_BENCH_LIMIT", DefaultMaxRunningBackupJobs)
 	ticks := 2
 	ctx := context.Background()
-	admin, ns := startBenchOperator(t, "scale-", 0)
+	requests := &requestCounter{}
+	admin, ns := startBenchOperator(t, "scale-", limit, requests)
 	repo := &stashv1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: ns.Name},
 		Spec: stashv1alpha1.RepositorySpec{Backend: stashv1alpha1.Backend{StorageSecretName: "s",
 			S3: &stashv1alpha1.S3Spec{Endpoint: "http://s3:9000", Bucket: "stash"}}}}
@@ -76,6 +83,7 @@ func TestSchedulerLoad(t *testing.T) {
 		if tick == 0 {
 			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &cpuBefore)
 		}
+		requests.reset()
 		var delays []time.Duration
 		deadline := at.Add(50 * time.Second)
 		for time.Now().Before(deadline) {
@@ -103,8 +111,9 @@ func TestSchedulerLoad(t *testing.T) {
 		}
 		pct := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
 		// creationTimestamp has a resolution of 1 s: delays are rounded down.
-		t.Logf("tick %d (%s): %d/%d sessions; delay p50 %s, p99 %s, max %s (creationTimestamp resolution 1 s)",
-			tick+1, at.Format(time.TimeOnly), len(delays), count, pct(0.50), pct(0.99), delays[len(delays)-1])
+		t.Logf("tick %d (%s): %d/%d sessions; delay p50 %s, p99 %s, max %s (creationTimestamp resolution 1 s); limit of running Jobs %d",
+			tick+1, at.Format(time.TimeOnly), len(delays), count, pct(0.50), pct(0.99), delays[len(delays)-1], limit)
+		t.Logf("tick %d: the operator's API requests until then, per session: %s", tick+1, requests.perSession(len(delays)))
 	}
 	var cpuAfter syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &cpuAfter)
@@ -116,13 +125,17 @@ func TestSchedulerLoad(t *testing.T) {
 // startBenchOperator runs the whole operator on the real clock, with at
 // most maxRunningBackupJobs backup Jobs at once (0: no limit), and returns
 // an admin client and a new namespace named from prefix.
-func startBenchOperator(t *testing.T, prefix string, maxRunningBackupJobs int) (client.Client, *corev1.Namespace) {
+func startBenchOperator(t *testing.T, prefix string, maxRunningBackupJobs int, requests *requestCounter) (client.Client, *corev1.Namespace) {
 	t.Helper()
 	admin, err := client.New(testenv.Shared(t).Config, client.Options{Scheme: kube.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.StartManager(t, testenv.ManagerOptions{}, func(mgr manager.Manager) error {
+	cfg := rest.CopyConfig(testenv.Shared(t).Config)
+	if requests != nil {
+		cfg.Wrap(requests.wrap)
+	}
+	testenv.StartManager(t, testenv.ManagerOptions{Config: cfg}, func(mgr manager.Manager) error {
 		return Setup(mgr, Options{Image: "stash:test", JobImagePullPolicy: corev1.PullIfNotPresent,
 			ImagePullGracePeriod: time.Minute, MaxRunningBackupJobs: maxRunningBackupJobs, Clock: clock.RealClock{}})
 	})
@@ -141,3 +154,81 @@ func benchInt(name string, def int) int {
 	}
 	return def
 }
+
+// requestCounter counts the operator's API requests by verb and resource
+// (watches apart), for the per-session API budget the benchmark prints.
+type requestCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *requestCounter) reset() {
+	c.mu.Lock()
+	c.n = map[string]int{}
+	c.mu.Unlock()
+}
+
+func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		verb := req.Method
+		if req.URL.Query().Get("watch") == "true" {
+			verb = "WATCH"
+		}
+		c.mu.Lock()
+		if c.n == nil {
+			c.n = map[string]int{}
+		}
+		c.n[verb+" "+resourceOf(req.URL.Path)]++
+		c.mu.Unlock()
+		return rt.RoundTrip(req)
+	})
+}
+
+// perSession is the counts divided by sessions, largest first.
+func (c *requestCounter) perSession(sessions int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := make([]string, 0, len(c.n))
+	total := 0
+	for k, n := range c.n {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return c.n[keys[i]] > c.n[keys[j]] || c.n[keys[i]] == c.n[keys[j]] && keys[i] < keys[j]
+	})
+	parts := []string{fmt.Sprintf("%.2f in all", float64(total)/float64(max(sessions, 1)))}
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(c.n[k])/float64(max(sessions, 1))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// resourceOf names the resource of an API path: "backupsessions/status"
+// for /apis/stash.appscode.com/v1beta1/namespaces/ns/backupsessions/x/status.
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	// /api/v1/... or /apis/group/version/...
+	rest := parts
+	switch {
+	case len(parts) >= 2 && parts[0] == "api":
+		rest = parts[2:]
+	case len(parts) >= 3 && parts[0] == "apis":
+		rest = parts[3:]
+	}
+	if len(rest) >= 2 && rest[0] == "namespaces" {
+		rest = rest[2:]
+	}
+	switch len(rest) {
+	case 0:
+		return path
+	case 1, 2:
+		return rest[0]
+	default:
+		return rest[0] + "/" + rest[2]
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
