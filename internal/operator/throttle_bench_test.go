@@ -41,7 +41,8 @@ func TestConcurrencyLimitDrain(t *testing.T) {
 	jobTime := time.Duration(benchInt("STASH_BENCH_JOB_MS", 200)) * time.Millisecond
 	start0 := time.Now()
 	ctx := context.Background()
-	admin, ns := startBenchOperator(t, "drain-", limit, nil)
+	requests := &requestCounter{}
+	admin, ns := startBenchOperator(t, "drain-", limit, requests)
 	in := func(obj client.Object) client.Object { obj.SetNamespace(ns.Name); return obj }
 	bc := &stashv1beta1.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "tiny"},
 		Spec: stashv1beta1.BackupConfigurationSpec{
@@ -100,6 +101,7 @@ func TestConcurrencyLimitDrain(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	requests.reset()
 	t.Logf("created %d BackupSessions in %s; limit %d running Jobs, each Job done %s after it appears",
 		count, time.Since(start).Round(time.Millisecond), limit, jobTime)
 
@@ -141,6 +143,11 @@ func TestConcurrencyLimitDrain(t *testing.T) {
 			finishTinyBackup(t, ctx, admin, job)
 			done[job.Name] = true
 			finished++
+			if finished%100 == 0 {
+				// A rate that falls as the queue drains shows a cost
+				// that grows with the sessions still waiting.
+				t.Logf("%d Jobs finished at %s", finished, time.Since(start).Round(time.Millisecond))
+			}
 		}
 		maxRunning = max(maxRunning, running)
 		if running == 0 {
@@ -167,6 +174,7 @@ func TestConcurrencyLimitDrain(t *testing.T) {
 	}
 	t.Logf("%d of %d Jobs finished in %s (%.1f Jobs/s); the longest wait for a Job: %s (%s, creationTimestamp resolution 1 s); at most %d Jobs ran at once (limit %d)",
 		finished, count, drained.Round(time.Millisecond), float64(finished)/drained.Seconds(), longest, last, maxRunning, limit)
+	t.Logf("operator API requests per session while draining: %s", requests.perSession(finished))
 }
 
 // finishTinyBackup writes the host's success into job's session, as the

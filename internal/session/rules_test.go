@@ -392,7 +392,7 @@ func TestDecideWhilePreparing(t *testing.T) {
 // A session throttled by the operator's limit waits in Pending until one
 // of its hosts has a Job; then its hosts decide, the queued ones waiting.
 func TestDecideWhileThrottled(t *testing.T) {
-	why := "waiting for a free slot: 10 backup Jobs run, at most 10 at once"
+	why := "waiting for a free slot: at most 10 backup Jobs run at once (the operator's --max-running-backup-jobs), older sessions first"
 	running := Host{Name: "host-0", Created: true, Job: &batchv1.Job{}}
 	tests := map[string]struct {
 		hosts []Host

@@ -25,7 +25,10 @@ func (w Waiter) before(o Waiter) bool {
 // run at once, running run, and waiting (self among them, or not) wait:
 // the older sessions' queued hosts go first, so that a midnight with a
 // thousand schedules starts them in tick order. When it is zero, why says
-// so for the session's status.
+// so for the session's status. why does not count the Jobs that run or the
+// hosts ahead: those change each time a Job ends, and rewriting the status
+// of every waiting session then would cost the API server a write per
+// waiting session per Job, a thousand times a thousand at such a midnight.
 func Slots(limit, running int, waiting []Waiter, self Waiter) (slots int, why string) {
 	ahead := 0
 	for _, w := range waiting {
@@ -37,12 +40,13 @@ func Slots(limit, running int, waiting []Waiter, self Waiter) (slots int, why st
 	if free > 0 {
 		return free, ""
 	}
-	return 0, fmt.Sprintf("waiting for a free slot: %d backup Jobs run, at most %d at once (the operator's --max-running-backup-jobs); %d hosts of older sessions go first",
-		running, limit, ahead)
+	return 0, fmt.Sprintf("waiting for a free slot: at most %d backup Jobs run at once (the operator's --max-running-backup-jobs), older sessions first", limit)
 }
 
-// Oldest are the first n of waiting in the order Slots serves them.
-func Oldest(waiting []Waiter, n int) []Waiter {
+// Next are the waiting sessions, oldest first, whose queued hosts fill free
+// slots: the ones to wake when Jobs end. The last may get fewer slots than
+// it has hosts queued.
+func Next(waiting []Waiter, free int) []Waiter {
 	sorted := slices.SortedFunc(slices.Values(waiting), func(a, b Waiter) int {
 		switch {
 		case a.before(b):
@@ -52,5 +56,9 @@ func Oldest(waiting []Waiter, n int) []Waiter {
 		}
 		return 0
 	})
-	return sorted[:min(n, len(sorted))]
+	n := 0
+	for filled := 0; n < len(sorted) && filled < free; n++ {
+		filled += max(sorted[n].Queued, 1)
+	}
+	return sorted[:n]
 }

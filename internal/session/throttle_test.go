@@ -6,12 +6,16 @@ import (
 	"time"
 )
 
-func TestSlots(t *testing.T) {
+// w is a session created after midnight with queued hosts waiting.
+func w(name string, queued int, after time.Duration) Waiter {
 	midnight := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
-	w := func(name string, queued int, after time.Duration) Waiter {
-		return Waiter{Created: midnight.Add(after), Namespace: "demo", Name: name, Queued: queued}
-	}
-	waiting := []Waiter{w("c", 1, time.Second), w("a", 1, 0), w("b", 3, 0), w("d", 1, 2*time.Second)}
+	return Waiter{Created: midnight.Add(after), Namespace: "demo", Name: name, Queued: queued}
+}
+
+// queue: a and b of the same tick (b with three hosts), then c, then d.
+var queue = []Waiter{w("c", 1, time.Second), w("a", 1, 0), w("b", 3, 0), w("d", 1, 2*time.Second)}
+
+func TestSlots(t *testing.T) {
 	tests := map[string]struct {
 		limit, running int
 		self           Waiter
@@ -21,13 +25,13 @@ func TestSlots(t *testing.T) {
 		"the oldest takes what is free":       {limit: 10, running: 2, self: w("a", 1, 0), want: 8},
 		"same tick: by name, after a":         {limit: 10, running: 2, self: w("b", 3, 0), want: 7},
 		"after a and b's four hosts":          {limit: 10, running: 2, self: w("c", 1, time.Second), want: 4},
-		"none left for the newest":            {limit: 7, running: 2, self: w("d", 1, 2*time.Second), why: []string{"2 backup Jobs run, at most 7 at once", "5 hosts of older sessions go first"}},
+		"none left for the newest":            {limit: 7, running: 2, self: w("d", 1, 2*time.Second), why: []string{"at most 7 backup Jobs run at once", "older sessions first"}},
 		"all running":                         {limit: 2, running: 2, self: w("a", 1, 0), why: []string{"--max-running-backup-jobs"}},
 		"a session not yet among the waiting": {limit: 10, running: 0, self: w("e", 1, time.Hour), want: 4},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, why := Slots(tc.limit, tc.running, waiting, tc.self)
+			got, why := Slots(tc.limit, tc.running, queue, tc.self)
 			if got != tc.want {
 				t.Errorf("Slots = %d, want %d", got, tc.want)
 			}
@@ -41,11 +45,36 @@ func TestSlots(t *testing.T) {
 			}
 		})
 	}
-	var names []string
-	for _, o := range Oldest(waiting, 3) {
-		names = append(names, o.Name)
+	// A session that waits and is told why must not be told anything new
+	// as Jobs end, or every waiting session's status is rewritten per Job.
+	_, whyBusy := Slots(7, 2, queue, w("d", 1, 2*time.Second))
+	_, whyBusier := Slots(7, 6, queue[1:], w("d", 1, 2*time.Second))
+	if whyBusy != whyBusier {
+		t.Errorf("why changed as the queue moved: %q, then %q", whyBusy, whyBusier)
 	}
-	if strings.Join(names, ",") != "a,b,c" {
-		t.Errorf("Oldest(3) = %v, want a,b,c", names)
+}
+
+func TestNext(t *testing.T) {
+	tests := map[string]struct {
+		free int
+		want string
+	}{
+		"no slot: none":                          {free: 0, want: ""},
+		"one slot: the oldest":                   {free: 1, want: "a"},
+		"two slots: b takes one of its three":    {free: 2, want: "a,b"},
+		"four slots: a and b's three hosts":      {free: 4, want: "a,b"},
+		"five slots: then c":                     {free: 5, want: "a,b,c"},
+		"more slots than hosts queued: them all": {free: 20, want: "a,b,c,d"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var names []string
+			for _, o := range Next(queue, tc.free) {
+				names = append(names, o.Name)
+			}
+			if got := strings.Join(names, ","); got != tc.want {
+				t.Errorf("Next(%d) = %q, want %q", tc.free, got, tc.want)
+			}
+		})
 	}
 }

@@ -17,7 +17,8 @@ import (
 
 // Under a limit of two running backup Jobs, four sessions: the two oldest
 // get their Jobs, the other two wait in phase Pending saying why; when one
-// Job ends, the next oldest, and only it, gets its Job.
+// Job ends, the next oldest, and only it, gets its Job; the newest, still
+// waiting, is not written to (its reason to wait has not changed).
 func TestMaxRunningJobsServesTheOldestFirst(t *testing.T) {
 	e := testenv.Start(t, func(mgr ctrl.Manager, clk clock.PassiveClock) error {
 		return (&Reconciler{Runner: lifecycle.Runner{Deps: deps.Deps{Clock: clk}, ResolveOptions: testenv.ResolveOptions, MaxRunningJobs: 2}}).SetupWithManager(mgr)
@@ -33,7 +34,7 @@ func TestMaxRunningJobsServesTheOldestFirst(t *testing.T) {
 		bs := &stashv1beta1.BackupSession{}
 		bs.Name = name
 		c := e.WaitForPhase(bs, stashv1beta1.SessionPending, stashv1beta1.ReasonPending)
-		if err := testenv.ContainsAll(c.Message, "waiting for a free slot: 2 backup Jobs run, at most 2 at once", "--max-running-backup-jobs"); err != nil {
+		if err := testenv.ContainsAll(c.Message, "waiting for a free slot: at most 2 backup Jobs run at once", "--max-running-backup-jobs", "older sessions first"); err != nil {
 			t.Error(err)
 		}
 	}
@@ -41,15 +42,22 @@ func TestMaxRunningJobsServesTheOldestFirst(t *testing.T) {
 		t.Fatalf("%d Jobs, want 2", n)
 	}
 
+	var last stashv1beta1.BackupSession
+	if err := e.Get(names[3], &last); err != nil {
+		t.Fatal(err)
+	}
 	e.CompleteJob(e.WaitForJob(naming.Backup.JobName(names[0], 0)))
 	hostsWithJobs(e, names[2], 1)
-	e.Consistently(names[3]+" still waits", 2*time.Second, func() error {
+	e.Consistently(names[3]+" still waits, unwritten", 2*time.Second, func() error {
 		var bs stashv1beta1.BackupSession
 		if err := e.Get(names[3], &bs); err != nil {
 			return err
 		}
 		if bs.Status.Phase != stashv1beta1.SessionPending || len(e.Jobs()) != 3 {
 			return fmt.Errorf("phase %s with %d Jobs; want Pending, 3 Jobs", bs.Status.Phase, len(e.Jobs()))
+		}
+		if bs.ResourceVersion != last.ResourceVersion {
+			return fmt.Errorf("written while it waits: %+v", bs.Status.Conditions)
 		}
 		return nil
 	})

@@ -241,9 +241,21 @@ func (r *Runner) limited() bool { return r.MaxRunningJobs > 0 && r.kind.Waiting 
 // session, Slots), from the cache: the kind's Jobs that run and its
 // sessions that wait.
 func (r *Runner) slots(ctx context.Context, s Session) (int, string, error) {
+	running, waiting, err := r.queue(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	self := session.Waiter{Created: s.GetCreationTimestamp().Time, Namespace: s.GetNamespace(), Name: s.GetName()}
+	slots, why := session.Slots(r.MaxRunningJobs, running, waiting, self)
+	return slots, why, nil
+}
+
+// queue is, from the cache, how many of the kind's Jobs run and which of
+// its sessions wait for one.
+func (r *Runner) queue(ctx context.Context) (int, []session.Waiter, error) {
 	var jobs batchv1.JobList
 	if err := r.Client.List(ctx, &jobs, client.MatchingLabels{naming.ComponentLabel: r.kind.Naming.Component}, client.UnsafeDisableDeepCopy); err != nil {
-		return 0, "", fmt.Errorf("list the running %s Jobs: %w", r.kind.Naming.Component, err)
+		return 0, nil, fmt.Errorf("list the running %s Jobs: %w", r.kind.Naming.Component, err)
 	}
 	running := 0
 	for i := range jobs.Items {
@@ -252,12 +264,7 @@ func (r *Runner) slots(ctx context.Context, s Session) (int, string, error) {
 		}
 	}
 	waiting, err := r.kind.Waiting(ctx, r.Client)
-	if err != nil {
-		return 0, "", err
-	}
-	self := session.Waiter{Created: s.GetCreationTimestamp().Time, Namespace: s.GetNamespace(), Name: s.GetName()}
-	slots, why := session.Slots(r.MaxRunningJobs, running, waiting, self)
-	return slots, why, nil
+	return running, waiting, err
 }
 
 // jobRuns: the Job neither ended nor is suspended.

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -44,7 +45,7 @@ func register(mgr ctrl.Manager, name string, kind Kind, r reconcile.Reconciler, 
 		kindJobs := predicate.NewPredicateFuncs(func(obj client.Object) bool {
 			return obj.GetLabels()[naming.ComponentLabel] == kind.Naming.Component
 		})
-		b = b.Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(wake), builder.WithPredicates(kindJobs))
+		b = b.Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(wake), builder.WithPredicates(kindJobs, slotFreed))
 	}
 	err = b.Complete(r)
 	if err != nil {
@@ -72,14 +73,32 @@ func podToSession(c client.Reader, session schema.GroupKind) handler.MapFunc {
 	}
 }
 
-// wakeWaiting maps any event of one of the kind's Jobs (one ending frees a
-// slot) to the sessions that are next in line under MaxRunningJobs.
+// slotFreed passes the Job events that free a slot under MaxRunningJobs:
+// a Job that stops running (it ended, or was suspended) or is deleted.
+// A Job's other events (its creation, its pod's progress) free nothing,
+// and waking the waiting sessions on each of them cost the API server a
+// read of each woken session, several times per Job.
+var slotFreed = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, oldOK := e.ObjectOld.(*batchv1.Job)
+		cur, curOK := e.ObjectNew.(*batchv1.Job)
+		return oldOK && curOK && jobRuns(old) && !jobRuns(cur)
+	},
+	DeleteFunc:  func(event.DeleteEvent) bool { return true },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// wakeWaiting maps a Job event that freed a slot to the sessions next in
+// line under MaxRunningJobs, as many as the free slots serve; a session
+// woken that finds no slot after all waits for the next, or for its own
+// retry (session.ThrottledRetry).
 func (r *Runner) wakeWaiting(ctx context.Context, _ client.Object) []reconcile.Request {
-	waiting, err := r.kind.Waiting(ctx, r.Client)
+	running, waiting, err := r.queue(ctx)
 	if err != nil {
-		return nil // their own retry (session.ThrottledRetry) looks again
+		return nil // their own retry looks again
 	}
-	next := session.Oldest(waiting, r.MaxRunningJobs)
+	next := session.Next(waiting, r.MaxRunningJobs-running)
 	requests := make([]reconcile.Request, len(next))
 	for i, w := range next {
 		requests[i] = reconcile.Request{NamespacedName: client.ObjectKey{Namespace: w.Namespace, Name: w.Name}}
