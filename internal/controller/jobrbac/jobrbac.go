@@ -12,14 +12,17 @@
 // RepositoryRules) and owned by it.
 //
 // The objects are owned by the invoker, so that they go when it goes, and
-// are brought back to the wanted state on every call: a Role someone edited
-// is rewritten, a RoleBinding pointing at another Role is replaced.
+// are brought back to the wanted state on every call (through a Memo: every
+// Recheck): a Role someone edited is rewritten, a RoleBinding pointing at
+// another Role is replaced.
 package jobrbac
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -77,9 +80,10 @@ type Grants struct {
 // for owner (kind.ServiceAccountName), the user set runtimeSettings.pod
 // .serviceAccountName and owns its permissions, and Ensure does nothing.
 //
-// c should read from the API server rather than an informer cache: the
-// reads are few (one per session start) and a cache would make the
-// operator list and watch every ServiceAccount, Role and RoleBinding.
+// c should read from the API server rather than an informer cache: with a
+// Memo the reads are few (one per invoker per Recheck) and a cache would
+// make the operator list and watch every ServiceAccount, Role and
+// RoleBinding.
 func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, g Grants) error {
 	name := kind.ServiceAccountName(owner.GetName())
 	if serviceAccount != name {
@@ -91,6 +95,58 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, namespace
 	}
 	return EnsureAccount(ctx, c, owner, namespace, name, kind.Labels(gvk.Kind, owner.GetName(), nil), Rules(kind, owner.GetName(), g))
 }
+
+// Memo remembers the invokers' accounts that Ensure made or found as
+// wanted, so that the sessions of one invoker check them once per Recheck
+// rather than each (four API reads a session; a thousand sessions at a
+// midnight). A change of what the account must grant, or of its owner,
+// ensures it at once; an edit or deletion by someone else is repaired by
+// the first session after Recheck. The zero Memo is ready to use.
+type Memo struct {
+	mu   sync.Mutex
+	seen map[client.ObjectKey]ensured
+}
+
+// Recheck is how long Memo trusts an account it ensured.
+const Recheck = 5 * time.Minute
+
+type ensured struct {
+	what string // the owner and the rules, as Ensure was called
+	at   time.Time
+}
+
+// Ensure is Ensure, skipped when it succeeded for the same account, owner,
+// kind and grants less than Recheck before now.
+func (m *Memo) Ensure(ctx context.Context, c client.Client, owner client.Object, namespace, serviceAccount string, kind naming.SessionKind, g Grants, now time.Time) error {
+	key := client.ObjectKey{Namespace: namespace, Name: serviceAccount}
+	what := fmt.Sprintf("%s %s %s %+v", owner.GetUID(), owner.GetName(), kind.Component, Rules(kind, owner.GetName(), g))
+	m.mu.Lock()
+	last, ok := m.seen[key]
+	m.mu.Unlock()
+	if ok && last.what == what && now.Sub(last.at) < Recheck && !now.Before(last.at) {
+		return nil
+	}
+	if err := Ensure(ctx, c, owner, namespace, serviceAccount, kind, g); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[client.ObjectKey]ensured{}
+	}
+	if len(m.seen) >= memoSweep { // every RestoreSession is an invoker of its own
+		for k, e := range m.seen {
+			if now.Sub(e.at) >= Recheck {
+				delete(m.seen, k)
+			}
+		}
+	}
+	m.seen[key] = ensured{what: what, at: now}
+	return nil
+}
+
+// memoSweep is the size from which Memo forgets what it no longer trusts.
+const memoSweep = 1024
 
 // EnsureAccount creates or repairs the ServiceAccount name in namespace,
 // with a Role of that name holding rules bound to it, all labelled with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	stashv1beta1 "github.com/stash-operator/stash/api/stash/v1beta1"
 	"github.com/stash-operator/stash/internal/kube"
@@ -176,5 +178,64 @@ func TestEnsureIsIdempotent(t *testing.T) {
 		if rv := get(t, c, obj).GetResourceVersion(); rv != before[i] {
 			t.Errorf("%T written again: resourceVersion %s, was %s", obj, rv, before[i])
 		}
+	}
+}
+
+// Memo checks an account once per Recheck for the sessions of one invoker,
+// at once when the grants or the owner change, and again after Recheck; a
+// failed Ensure is not remembered.
+func TestMemo(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	other := grants
+	other.Secrets = []string{"db-auth", "replica-auth"}
+	recreated := invoker()
+	recreated.UID = "bc-uid-2"
+	type call struct {
+		owner  *stashv1beta1.BackupConfiguration
+		grants Grants
+		after  time.Duration
+	}
+	tests := map[string]struct {
+		second call
+		fail   bool // the first Ensure fails
+		checks bool // the second call reads the cluster
+	}{
+		"same invoker and grants soon after: trusted": {second: call{invoker(), grants, time.Minute}},
+		"a clock that went back: checked":             {second: call{invoker(), grants, -time.Minute}, checks: true},
+		"after Recheck: checked":                      {second: call{invoker(), grants, Recheck}, checks: true},
+		"other grants: checked":                       {second: call{invoker(), other, time.Second}, checks: true},
+		"an invoker recreated: checked":               {second: call{recreated, grants, time.Second}, checks: true},
+		"after a failure: checked":                    {second: call{invoker(), grants, time.Second}, fail: true, checks: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			reads, failing := 0, tc.fail
+			c := fake.NewClientBuilder().WithScheme(kube.Scheme).WithInterceptorFuncs(interceptor.Funcs{
+				Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+					reads++
+					if failing {
+						return apierrors.NewServiceUnavailable("the API server is restarting")
+					}
+					return c.Get(ctx, key, obj, opts...)
+				},
+			}).Build()
+			var m Memo
+			if err := m.Ensure(ctx, c, invoker(), ns, "stash-backup-daily", naming.Backup, grants, t0); (err != nil) != tc.fail {
+				t.Fatalf("first Ensure: %v", err)
+			}
+			failing, reads = false, 0
+			if err := m.Ensure(ctx, c, tc.second.owner, ns, "stash-backup-daily", naming.Backup, tc.second.grants, t0.Add(tc.second.after)); err != nil {
+				t.Fatal(err)
+			}
+			if checked := reads > 0; checked != tc.checks {
+				t.Errorf("second Ensure read the cluster %d times; want checks %v", reads, tc.checks)
+			}
+			if tc.checks {
+				if diff := cmp.Diff(Rules(naming.Backup, "daily", tc.second.grants), get(t, c, &rbacv1.Role{}).(*rbacv1.Role).Rules); diff != "" {
+					t.Errorf("rules (-want +got):\n%s", diff)
+				}
+			}
+		})
 	}
 }

@@ -110,7 +110,8 @@ type Runner struct {
 	// sessions beyond it wait in phase Pending, oldest first.
 	MaxRunningJobs int
 
-	kind Kind
+	kind     Kind
+	accounts *jobrbac.Memo // set by Setup: a Runner is copied as configuration
 }
 
 // DefaultImagePullGracePeriod is how long a step may wait for its image
@@ -141,6 +142,7 @@ const prepareRetry = 2 * time.Second
 // and the Jobs' pods.
 func (r *Runner) Setup(mgr ctrl.Manager, name string, kind Kind) error {
 	r.kind = kind
+	r.accounts = &jobrbac.Memo{}
 	r.Default(mgr, name)
 	var wake handler.MapFunc
 	if r.limited() {
@@ -447,7 +449,7 @@ func (r *Runner) createJobs(ctx context.Context, s Session, invoker client.Objec
 			}
 			rbac := jobrbac.DirectClient(r.Client, r.APIReader)
 			grants := jobrbac.Grants{Repository: resolved.Repository, Secrets: secrets, ExecPods: execPods(invoker, st.Hosts)}
-			if err := jobrbac.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, grants); err != nil {
+			if err := r.accounts.Ensure(ctx, rbac, invoker, s.GetNamespace(), job.Spec.Template.Spec.ServiceAccountName, r.kind.Naming, grants, r.Clock.Now()); err != nil {
 				return nil, "", nil, err
 			}
 			accountReady = true
