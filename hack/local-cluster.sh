@@ -314,7 +314,9 @@ cmd_down() {
 }
 
 no_pods() { [ -z "$(kubectl get pods --all-namespaces -o name 2>/dev/null)" ]; }
-no_running_tasks() { ! ctr -a "$ctr_sock" -n k8s.io tasks ls -q 2>/dev/null | grep -q .; }
+# Not "| grep -q .": grep's early exit can end ctr with SIGPIPE while it
+# writes the next task, and pipefail would then report no running tasks.
+no_running_tasks() { [ -z "$(ctr -a "$ctr_sock" -n k8s.io tasks ls -q 2>/dev/null)" ]; }
 
 # What the kubelet did not tear down: kill and delete the remaining
 # containers, and unmount the network namespaces of their sandboxes.

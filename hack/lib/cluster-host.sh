@@ -17,7 +17,10 @@ network_up() {
   # while 36 pods came and went; none with the MAC set). A set address
   # stays: the bridge gets a locally administered one, made from $gw.
   ip link set "$bridge" address "$(gateway_mac "$gw")"
-  ip addr show dev "$bridge" | grep -q "inet $gw/" || ip addr add "$gw/24" dev "$bridge"
+  # replace, not "show | grep -q || add": under pipefail grep's early exit
+  # can kill ip with SIGPIPE (it writes each address separately, and the
+  # bridge's IPv6 link-local one follows ours), and the add then fails.
+  ip addr replace "$gw/24" dev "$bridge"
   ip link set "$bridge" up
   # ClusterIPs are virtual (kube-proxy DNATs them). Route the range to the
   # bridge so that an address without rules is not sent out of the machine.
