@@ -8,7 +8,9 @@
 #                                           vs  pg_dumpall > /dev/null
 #   the same backups into S3 (versitygw on 127.0.0.1)
 #   unchanged backup-pvc into a repository of 50 snapshots vs restic's
-#   restore-pvc of the latest snapshot     vs  restic restore
+#   restore-pvc of a snapshot              vs  restic restore of it
+#   (the repeatable ones, unchanged backups and restores, take turns three
+#   times; the medians)
 #   200,000 files of 1-4 KiB: backup-pvc    vs  restic backup, and the peak RSS of each
 #   peak RSS of the stash process (and of restic, which it runs as a child)
 #
@@ -43,18 +45,40 @@ printf '%s' "$AWS_ACCESS_KEY_ID" > "$dir/secret/AWS_ACCESS_KEY_ID"
 printf '%s' "$AWS_SECRET_ACCESS_KEY" > "$dir/secret/AWS_SECRET_ACCESS_KEY"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# seconds and peak RSS (KiB) of a command: "<secs> <kib>"
+# seconds and peak RSS (KiB) of a command: "<secs> <kib>". A command is done
+# when what it wrote is on disk, and it does not pay for what the one before
+# left unwritten: sync before the clock starts and before it stops (without,
+# a restore run after another paid for writing back the other's gigabyte).
 measure() {
   local out="$dir/time.$$"
-  /usr/bin/time -f '%e %M' -o "$out" "$@" > "$dir/last.log" 2>&1 || { cat "$dir/last.log" >&2; return 1; }
+  sync
+  /usr/bin/time -f '%e %M' -o "$out" sh -c '"$@" && sync' sh "$@" > "$dir/last.log" 2>&1 || { cat "$dir/last.log" >&2; return 1; }
   cat "$out"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# alternate a b: the reference a and the stash command b (functions that
+# print measure's line) in turns, three rounds, as this machine's disk varies
+# by tens of percent from one run to the next. Sets t_a and t_b to the
+# medians, and rounds_a and rounds_b to the three times. A stash command gets
+# a scratch directory of its own in each round ($round), as each Job's pod
+# starts with an empty one.
+alternate() {
+  local round t _
+  rounds_a=() rounds_b=()
+  for round in 1 2 3; do
+    read -r t _ < <("$1")
+    rounds_a+=("$t")
+    read -r t _ < <("$2")
+    rounds_b+=("$t")
+  done
+  t_a=$(median "${rounds_a[@]}") t_b=$(median "${rounds_b[@]}")
 }
 # restic's own duration of the backup step, from output.json's processingTime
 # ("0h1m2s"): the command also runs init, forget, check and stats.
 step_secs() {
   python3 -c 'import json,re,sys; t=json.load(open(sys.argv[1]))["hostBackupStats"][0]["snapshots"][0]["processingTime"]; h,m,s=map(int,re.fullmatch(r"(\d+)h(\d+)m(\d+)s",t).groups()); print(h*3600+m*60+s)' "$1/output.json"
 }
-row() { printf '%-46s %9s s %9s MiB/s %9s MiB\n' "$1" "$2" "$3" "$4"; }
+row() { printf '%-74s %9s s %9s MiB/s %9s MiB\n' "$1" "$2" "$3" "$4"; }
 mibps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
@@ -106,9 +130,11 @@ read -r t_pvc rss_pvc < <(pvc 1 $(local_repo "$dir/repo-pvc"))
 read -r t_plain2 _ < <(plain "$dir/repo-plain")
 # shellcheck disable=SC2046
 read -r t_pvc2 rss_pvc2 < <(pvc 2 $(local_repo "$dir/repo-pvc"))
-read -r t_plain3 _ < <(plain "$dir/repo-plain")
+plain_local() { plain "$dir/repo-plain"; }
 # shellcheck disable=SC2046
-read -r t_pvc3 _ < <(pvc 3 $(local_repo "$dir/repo-pvc") "${nothing_due[@]}")
+pvc_unchanged() { pvc "3-$round" $(local_repo "$dir/repo-pvc") "${nothing_due[@]}"; }
+alternate plain_local pvc_unchanged
+t_plain3=$t_a t_pvc3=$t_b rounds_plain3=${rounds_a[*]} rounds_pvc3=${rounds_b[*]}
 # The first backup of a tree into a repository that exists (a new target
 # of a shared repository), as restic's first backup above: no init, no check.
 restic -r "$dir/repo-pvcx" init --quiet >/dev/null
@@ -124,8 +150,10 @@ if command -v versitygw >/dev/null; then
   restic -r "s3:http://$s3/bench/plain" init --quiet >/dev/null
   read -r t_s3plain _ < <(plain "s3:http://$s3/bench/plain" cache-s3plain)
   read -r t_s3 _ < <(pvc s3-1 "${s3_pvc[@]}")
-  read -r t_s3plain2 _ < <(plain "s3:http://$s3/bench/plain" cache-s3plain)
-  read -r t_s3pvc2 _ < <(pvc s3-2 "${s3_pvc[@]}" "${nothing_due[@]}")
+  plain_s3() { plain "s3:http://$s3/bench/plain" cache-s3plain; }
+  pvc_s3_unchanged() { pvc "s3-2-$round" "${s3_pvc[@]}" "${nothing_due[@]}"; }
+  alternate plain_s3 pvc_s3_unchanged
+  t_s3plain2=$t_a t_s3pvc2=$t_b rounds_s3plain2=${rounds_a[*]} rounds_s3pvc2=${rounds_b[*]}
 fi
 
 # A repository with a history: the two local repositories get snapshots of
@@ -138,19 +166,28 @@ for i in $(seq "$have" $((history - 1))); do
   echo "$i" > "$dir/hist/n"
   for r in repo-plain repo-pvc; do restic -r "$dir/$r" backup --quiet --host host-0 --cache-dir "$dir/cache-hist" "$dir/hist" >/dev/null; done
 done
-read -r t_hplain _ < <(plain "$dir/repo-plain")
 # shellcheck disable=SC2046
-read -r t_hpvc _ < <(pvc hist $(local_repo "$dir/repo-pvc") "${nothing_due[@]}" --retention-keep-last=$((history + 10)))
+pvc_history() { pvc "hist-$round" $(local_repo "$dir/repo-pvc") "${nothing_due[@]}" --retention-keep-last=$((history + 10)); }
+alternate plain_local pvc_history
+t_hplain=$t_a t_hpvc=$t_b rounds_hplain=${rounds_a[*]} rounds_hpvc=${rounds_b[*]}
 
+# Restores: restic restore and restore-pvc of the same snapshot of the same
+# repository.
 echo "restores ..." >&2
-snap=$(restic -r "$dir/repo-plain" snapshots --json --latest 1 --host host-0 --path "$dir/data" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-read -r t_rplain _ < <(measure restic -r "$dir/repo-plain" restore "$snap" --target "$dir/restore-plain" --cache-dir "$dir/cache-plain")
-# restore-pvc puts files back where they were: into a fresh directory there.
-mv "$dir/data" "$dir/data.orig"
-read -r t_rpvc _ < <(measure "$stash" restore-pvc --provider=local --bucket="$dir/repo-pvc" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-r" \
-  --hostname=host-0 --restore-paths="$dir/data" --output-dir="$dir/out-r")
-rm -rf "$dir/restore-plain" "$dir/data"
-mv "$dir/data.orig" "$dir/data"
+snap=$(restic -r "$dir/repo-pvc" snapshots --json --latest 1 --host host-0 --path "$dir/data" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+restore_plain() {
+  measure restic -r "$dir/repo-pvc" restore "$snap" --target "$dir/restore-plain" --cache-dir "$dir/cache-restore"
+  rm -rf "$dir/restore-plain"
+}
+restore_pvc() { # puts files back where they were: into a fresh directory there
+  mv "$dir/data" "$dir/data.orig"
+  measure "$stash" restore-pvc --provider=local --bucket="$dir/repo-pvc" --secret-dir="$dir/secret" --scratch-dir="$dir/scratch-r$round" \
+    --hostname=host-0 --snapshots="$snap" --output-dir="$dir/out-r"
+  rm -rf "$dir/data"
+  mv "$dir/data.orig" "$dir/data"
+}
+alternate restore_plain restore_pvc
+t_rplain=$t_a t_rpvc=$t_b rounds_rplain=${rounds_a[*]} rounds_rpvc=${rounds_b[*]}
 
 t_sfplain=""
 if [ "$small_files" -gt 0 ]; then
@@ -201,7 +238,7 @@ fi
 
 echo
 echo "data: $(mib $((bytes / 1024))) MiB in $(find "$dir/data" -type f | wc -l) files; $(nproc) cores; restic $(restic version | cut -d' ' -f2)"
-printf '%-46s %11s %15s %13s\n' "what" "time" "throughput" "peak RSS"
+printf '%-74s %11s %15s %13s\n' "what" "time" "throughput" "peak RSS"
 row "restic backup (first)" "$t_plain" "$(mibps "$bytes" "$t_plain")" "$(mib "$rss_plain")"
 row "stash backup-pvc (first, incl. init/forget/check)" "$t_pvc" "$(mibps "$bytes" "$t_pvc")" "$(mib "$rss_pvc")"
 s_pvc=$(step_secs "$dir/out-1")
@@ -211,22 +248,22 @@ row "restic backup (second, unchanged)" "$t_plain2" "$(mibps "$bytes" "$t_plain2
 row "stash backup-pvc (second, unchanged)" "$t_pvc2" "$(mibps "$bytes" "$t_pvc2")" "$(mib "$rss_pvc2")"
 s_pvc2=$(step_secs "$dir/out-2")
 row "  of which the backup step (restic's summary, 1 s)" "$s_pvc2" "-" "-"
-row "restic backup (third, unchanged)" "$t_plain3" "$(mibps "$bytes" "$t_plain3")" "-"
-row "stash backup-pvc (third, unchanged, nothing due)" "$t_pvc3" "$(mibps "$bytes" "$t_pvc3")" "-"
+row "restic backup (unchanged; median of $rounds_plain3)" "$t_plain3" "$(mibps "$bytes" "$t_plain3")" "-"
+row "stash backup-pvc (unchanged, nothing due; of $rounds_pvc3)" "$t_pvc3" "$(mibps "$bytes" "$t_pvc3")" "-"
 if [ -n "$t_s3" ]; then
   row "restic backup into S3 (first)" "$t_s3plain" "$(mibps "$bytes" "$t_s3plain")" "-"
   row "stash backup-pvc into S3 (first)" "$t_s3" "$(mibps "$bytes" "$t_s3")" "-"
-  row "restic backup into S3 (second, unchanged)" "$t_s3plain2" "$(mibps "$bytes" "$t_s3plain2")" "-"
-  row "stash backup-pvc into S3 (second, nothing due)" "$t_s3pvc2" "$(mibps "$bytes" "$t_s3pvc2")" "-"
+  row "restic backup into S3 (unchanged; of $rounds_s3plain2)" "$t_s3plain2" "$(mibps "$bytes" "$t_s3plain2")" "-"
+  row "stash backup-pvc into S3 (unchanged, nothing due; of $rounds_s3pvc2)" "$t_s3pvc2" "$(mibps "$bytes" "$t_s3pvc2")" "-"
 fi
-row "restic backup (unchanged, $history snapshots)" "$t_hplain" "$(mibps "$bytes" "$t_hplain")" "-"
-row "stash backup-pvc (unchanged, $history snapshots, nothing due)" "$t_hpvc" "$(mibps "$bytes" "$t_hpvc")" "-"
+row "restic backup (unchanged, $history snapshots; of $rounds_hplain)" "$t_hplain" "$(mibps "$bytes" "$t_hplain")" "-"
+row "stash backup-pvc (unchanged, $history snapshots, nothing due; of $rounds_hpvc)" "$t_hpvc" "$(mibps "$bytes" "$t_hpvc")" "-"
 if [ -n "$t_sfplain" ]; then
   row "restic backup, $small_files small files" "$t_sfplain" "$(mibps "$sf_bytes" "$t_sfplain")" "$(mib "$rss_sfplain")"
   row "stash backup-pvc, $small_files small files" "$t_sfpvc" "$(mibps "$sf_bytes" "$t_sfpvc")" "$(mib "$rss_sfpvc")"
 fi
-row "restic restore of the latest snapshot" "$t_rplain" "$(mibps "$bytes" "$t_rplain")" "-"
-row "stash restore-pvc of the latest snapshot" "$t_rpvc" "$(mibps "$bytes" "$t_rpvc")" "-"
+row "restic restore (median of $rounds_rplain)" "$t_rplain" "$(mibps "$bytes" "$t_rplain")" "-"
+row "stash restore-pvc of the same snapshot (of $rounds_rpvc)" "$t_rpvc" "$(mibps "$bytes" "$t_rpvc")" "-"
 if [ -n "$t_pg" ]; then
   row "pg_dumpall > /dev/null" "$t_dump" "$(mibps "$dump_bytes" "$t_dump")" "-"
   row "pg_dumpall | restic backup --stdin" "$t_pgraw" "$(mibps "$dump_bytes" "$t_pgraw")" "-"
@@ -241,7 +278,7 @@ awk -v a="$t_plain" -v b="$s_pvc" 'BEGIN { printf "backup step of backup-pvc / r
 awk -v a="$t_plain" -v b="$t_pvc" 'BEGIN { printf "whole backup-pvc command / restic backup, throughput (first):  %.2f\n", a / b }'
 awk -v a="$t_plain" -v b="$t_pvcx" 'BEGIN { printf "whole backup-pvc / restic backup (first, repository exists, nothing due): %.2f\n", a / b }'
 awk -v a="$t_plain2" -v b="$t_pvc2" 'BEGIN { printf "backup-pvc throughput / restic throughput (second, check and measure): %.2f\n", a / b }'
-awk -v a="$t_plain3" -v b="$t_pvc3" 'BEGIN { printf "backup-pvc throughput / restic throughput (third, nothing due): %.2f\n", a / b }'
+awk -v a="$t_plain3" -v b="$t_pvc3" 'BEGIN { printf "backup-pvc throughput / restic throughput (unchanged, nothing due): %.2f\n", a / b }'
 if [ -n "$t_s3" ]; then
   awk -v a="$t_s3plain" -v b="$t_s3" 'BEGIN { printf "S3: whole backup-pvc / restic backup, throughput (first): %.2f\n", a / b }'
   awk -v a="$t_s3plain2" -v b="$t_s3pvc2" 'BEGIN { printf "S3: backup-pvc / restic (second, unchanged, nothing due): %.2f\n", a / b }'
