@@ -195,11 +195,15 @@ func (s *Setup) logf(format string, args ...any) {
 // two restic passes. It returns output.json's "repository" part.
 func (s *Setup) AfterBackup(ctx context.Context, repo *restic.Repo, host string, written []*restic.BackupSummary, created bool) (*RepositoryStats, error) {
 	var forgot restic.ForgetResult
-	err := s.withLocksCleared(ctx, repo, func(r *restic.Repo) (err error) {
+	if created && len(written) == 1 && restic.KeepsNewest(s.Retention) {
+		// The repository holds this one snapshot, which the policy keeps:
+		// a forget would remove nothing and a prune free nothing, and its
+		// restic process costs more than half a second (key derivation).
+		forgot.Pruned = s.Retention.Prune && !s.Retention.DryRun
+	} else if err := s.withLocksCleared(ctx, repo, func(r *restic.Repo) (err error) {
 		forgot, err = r.Forget(ctx, host, s.Retention)
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, fmt.Errorf("apply retention policy: %w", err)
 	}
 	stats := &RepositoryStats{SnapshotsRemovedOnLastCleanup: int64(forgot.Removed), Pruned: forgot.Pruned}

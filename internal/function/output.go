@@ -40,7 +40,8 @@ type RepositoryStats struct {
 	SizeBytes      *uint64 `json:"sizeBytes,omitempty"`
 	SizeAddedBytes uint64  `json:"sizeAddedBytes,omitempty"`
 	SnapshotsAdded int64   `json:"snapshotsAdded,omitempty"`
-	// Pruned: the retention policy's prune ran.
+	// Pruned: the retention policy's prune ran, or there was nothing it
+	// could free (the backup created the repository).
 	Pruned bool `json:"pruned,omitempty"`
 }
 

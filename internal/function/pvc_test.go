@@ -565,3 +565,63 @@ func TestBackupWithNothingDueReportsWhatItAdded(t *testing.T) {
 		t.Errorf("restic lists %d snapshots; the reports add up to %d", got, want)
 	}
 }
+
+// The first backup into a repository it created forgets only when the
+// policy could remove its one snapshot: a count rule keeps it, so no forget
+// runs (a restic process). Into a repository that exists, it forgets.
+func TestFirstBackupForgetsOnlyWhatThePolicyCanRemove(t *testing.T) {
+	for name, tc := range map[string]struct {
+		repositoryExists bool
+		retention        v1alpha1.RetentionPolicy
+		wantForget       bool
+		wantPruned       bool
+	}{
+		"keep-last":                   {retention: v1alpha1.RetentionPolicy{KeepLast: 1}},
+		"keep-daily, prune due":       {retention: v1alpha1.RetentionPolicy{KeepDaily: 7, Prune: true}, wantPruned: true},
+		"keep-weekly, a dry run":      {retention: v1alpha1.RetentionPolicy{KeepWeekly: 2, Prune: true, DryRun: true}},
+		"into an existing repository": {repositoryExists: true, retention: v1alpha1.RetentionPolicy{KeepLast: 1, Prune: true}, wantForget: true, wantPruned: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := localSetup(t, testPassword)
+			var log strings.Builder
+			s.Log = &log
+			s.CheckRepository, s.MeasureRepository = false, true
+			s.Retention = tc.retention
+			repo, err := s.NewRepo()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.repositoryExists {
+				if _, _, err := repo.OpenOrInitLocks(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data := t.TempDir()
+			writeRandom(t, filepath.Join(data, "a.bin"), 64<<10, 1)
+			out := BackupPVC(t.Context(), BackupPVCOptions{Setup: s, BackupPaths: []string{data}})
+			if out.Failed() {
+				t.Fatalf("backup failed: %+v", out.HostBackupStats)
+			}
+			runs := resticRuns(log.String())
+			if got := slices.Contains(runs, "forget"); got != tc.wantForget {
+				t.Errorf("forget ran: %v, want %v (%v)", got, tc.wantForget, runs)
+			}
+			if got := out.Repository.Pruned; got != tc.wantPruned {
+				t.Errorf("pruned %v, want %v", got, tc.wantPruned)
+			}
+			snaps, err := repo.Snapshots(t.Context(), restic.SnapshotFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(snaps) != 1 {
+				t.Errorf("the repository holds %d snapshots, want the backup's", len(snaps))
+			}
+			if tc.repositoryExists {
+				return // not created: measured by restic stats, counted by restic snapshots
+			}
+			if got := out.Repository.SnapshotCount; got != 1 {
+				t.Errorf("snapshot count %d, want 1", got)
+			}
+		})
+	}
+}

@@ -261,8 +261,14 @@ func firstJSON(out []byte) []byte {
 // HasKeepRule reports whether p keeps anything explicitly. Without one,
 // Stash does not run forget at all.
 func HasKeepRule(p v1alpha1.RetentionPolicy) bool {
+	return KeepsNewest(p) || len(p.KeepTags) > 0
+}
+
+// KeepsNewest reports whether p keeps a host's newest snapshot whatever its
+// tags: every count rule does (restic keeps a snapshot that any rule keeps).
+func KeepsNewest(p v1alpha1.RetentionPolicy) bool {
 	return p.KeepLast > 0 || p.KeepHourly > 0 || p.KeepDaily > 0 || p.KeepWeekly > 0 ||
-		p.KeepMonthly > 0 || p.KeepYearly > 0 || len(p.KeepTags) > 0
+		p.KeepMonthly > 0 || p.KeepYearly > 0
 }
 
 // Forget applies p to host's snapshots only: --host is always passed so that
