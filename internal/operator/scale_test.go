@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -143,6 +144,16 @@ func startBenchOperator(t *testing.T, prefix string, maxRunningBackupJobs int, r
 	if err := admin.Create(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}
+	// envtest has no namespace controller, and the next benchmark's operator
+	// watches every namespace: this one's schedules would go on firing and
+	// its Jobs, which nobody finishes, would hold the running-Jobs slots.
+	t.Cleanup(func() {
+		for _, list := range []client.Object{&stashv1beta1.BackupConfiguration{}, &stashv1beta1.BackupSession{}, &batchv1.Job{}} {
+			if err := admin.DeleteAllOf(context.Background(), list, client.InNamespace(ns.Name), client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+				t.Errorf("clean up namespace %s: %v", ns.Name, err)
+			}
+		}
+	})
 	return admin, ns
 }
 
