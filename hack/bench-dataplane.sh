@@ -281,7 +281,7 @@ awk -v a="$t_plain2" -v b="$t_pvc2" 'BEGIN { printf "backup-pvc throughput / res
 awk -v a="$t_plain3" -v b="$t_pvc3" 'BEGIN { printf "backup-pvc throughput / restic throughput (unchanged, nothing due): %.2f\n", a / b }'
 if [ -n "$t_s3" ]; then
   awk -v a="$t_s3plain" -v b="$t_s3" 'BEGIN { printf "S3: whole backup-pvc / restic backup, throughput (first): %.2f\n", a / b }'
-  awk -v a="$t_s3plain2" -v b="$t_s3pvc2" 'BEGIN { printf "S3: backup-pvc / restic (second, unchanged, nothing due): %.2f\n", a / b }'
+  awk -v a="$t_s3plain2" -v b="$t_s3pvc2" 'BEGIN { printf "S3: backup-pvc / restic (unchanged, nothing due): %.2f\n", a / b }'
 fi
 awk -v a="$t_hplain" -v b="$t_hpvc" -v n="$history" 'BEGIN { printf "%d snapshots: backup-pvc / restic (unchanged, nothing due): %.2f\n", n, a / b }'
 if [ -n "$t_sfplain" ]; then
